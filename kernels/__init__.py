@@ -1,0 +1,1 @@
+"""Compute kernels: arrays in, arrays out. No Tensor, no autograd."""

@@ -1,0 +1,31 @@
+"""minigrad: a small Numba-accelerated deep-learning framework with a PyTorch-style API.
+
+    import minigrad as mg          # or: import minigrad as torch
+"""
+from . import autograd, cuda, dtypes
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                       linspace, manual_seed, normal, ones, ones_like, rand, rand_like, randint,
+                       randn, randn_like, tensor, zeros, zeros_like)
+from .device import Device as device
+from .device import get_device, set_device
+from .dtypes import (bool_ as bool, double, dtype, float, float16, float32, float64, half, int,
+                     int8, int16, int32, int64, long, short, uint8)
+from .ops import (abs, add, all, any, argmax, argmin, bitwise_and, bitwise_not, bitwise_or,
+                  bitwise_xor, cat, clamp, clip, clone, concat, concatenate, cos, div, eq, exp,
+                  expand, flatten, floor_divide, ge, gt, le, log, log_softmax, logsumexp, lt,
+                  matmul, max, mean, min, mm, mul, ne, neg, permute, pow, prod, relu, remainder,
+                  repeat, reshape, sigmoid, sin, softmax, sqrt, square, squeeze, stack, std, sub,
+                  sum, swapaxes, t, tanh, transpose, true_divide, unsqueeze, var, where)
+from .tensor import Size, Tensor
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()
+
+
+__version__ = "0.1.0"

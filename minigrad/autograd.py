@@ -1,0 +1,268 @@
+"""The tape: recording ops as nodes, and running them backward.
+
+A `Function` is one op: `forward` and `backward` work on arrays (NumPy or CuPy, through `self.xp`).
+`Function.apply` runs `forward` and, when grad mode is on and some input requires grad, keeps the
+function object itself as the output's `grad_fn`: a node holding what `forward` saved, the edges to its
+inputs (the inputs' own nodes, or the leaf tensors that accumulate gradients), and a sequence number.
+Inputs are always recorded before their consumers, so visiting nodes in decreasing sequence number
+(reverse tape order) delivers every gradient to a node before the node runs. The graph is reachable
+only from the output tensors, so it is freed when they die.
+"""
+import heapq
+import itertools
+import weakref
+
+import numpy as np
+
+from . import device as _device
+
+Tensor = None  # the Tensor class: registered by minigrad.tensor, which sits above this layer
+
+_grad_enabled = True
+_sequence = itertools.count()
+_FREED = "freed"
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+class _GradMode:
+    """Base of no_grad / enable_grad: a context manager that is also a decorator."""
+    mode = True
+
+    def __enter__(self):
+        global _grad_enabled
+        self._previous, _grad_enabled = _grad_enabled, self.mode
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+    def __call__(self, func):
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return func(*args, **kwargs)
+        wrapper.__name__, wrapper.__doc__, wrapper.__wrapped__ = func.__name__, func.__doc__, func
+        return wrapper
+
+
+class no_grad(_GradMode):
+    mode = False
+
+
+class enable_grad(_GradMode):
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Sets grad mode on construction (so it works as a plain call) and restores it on exit."""
+
+    def __init__(self, mode):
+        global _grad_enabled
+        self._previous, _grad_enabled = _grad_enabled, bool(mode)
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        pass
+
+
+class Version:
+    """How many times a storage was modified in place; shared by a tensor and its views."""
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
+class Function:
+    """One op. Subclasses write `forward(self, *args, **params) -> array` and
+    `backward(self, grad) -> one gradient (or None) per positional argument`.
+
+    In both, `self.xp` is the array module and `self.kernels` the kernel table of the inputs'
+    device. Arrays that backward needs go through `save_for_backward`, so they can be freed and
+    checked for in-place changes. Backward must not write into `grad`.
+    """
+    differentiable = True
+    is_view = False  # True when forward may return a view of its first input's storage
+
+    _saved = None
+
+    @classmethod
+    def apply(cls, *args, **params):
+        node = cls()
+        backend, edges, record = None, [], False
+        arrays = list(args)
+        for i, arg in enumerate(args):
+            if isinstance(arg, Tensor):
+                arrays[i] = arg._data
+                if backend is None:
+                    backend = arg._backend
+                elif arg._backend is not backend:
+                    raise RuntimeError(f"expected all tensors on one device, got "
+                                       f"{backend.device} and {arg._backend.device} ({cls.__name__})")
+                if arg._requires_grad:
+                    edges.append(arg.grad_fn or arg)
+                    record = True
+                    continue
+            edges.append(None)
+        node.backend, node.xp, node.kernels = backend, backend.xp, backend.kernels
+        record = record and _grad_enabled and cls.differentiable
+        node.needs_input_grad = tuple(e is not None for e in edges) if record else (False,) * len(args)
+        out = node.forward(*arrays, **params)
+        if isinstance(out, np.generic):  # NumPy reductions return scalars; tensors hold arrays
+            out = np.asarray(out)
+        result = Tensor._make(out, node.backend)
+        if cls.is_view and args[0]._backend.xp.may_share_memory(out, arrays[0]):
+            result._version, result._base = args[0]._version, args[0]._base or args[0]
+        if record:
+            node.inputs, node.seq = tuple(edges), next(_sequence)
+            node._record_versions(args, out, result)
+            result._requires_grad, result.grad_fn = True, node
+        return result
+
+    def save_for_backward(self, *arrays):
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self):
+        if self._saved is _FREED:
+            raise RuntimeError(
+                f"Trying to backward through the graph a second time ({self.name} has freed what it "
+                "saved); specify retain_graph=True on the first backward call if you need to")
+        return self._saved
+
+    @property
+    def name(self):
+        return type(self).__name__ + "Backward"
+
+    def __repr__(self):
+        return f"<{self.name}>"
+
+    def _record_versions(self, args, out, result):
+        """Note the version of each saved array's tensor, so backward can tell it was modified."""
+        self._versions = []
+        for array in self._saved or ():
+            owner = result if array is out else next(
+                (a for a in args if isinstance(a, Tensor) and a._data is array), None)
+            if owner is not None:
+                self._versions.append((array, owner._version, owner._version.value))
+
+    def _keep_copy_of(self, array):
+        """`array` is about to be overwritten in place by this very op: keep its old value."""
+        if self._saved and self._saved is not _FREED:
+            self._saved = tuple(a.copy() if a is array else a for a in self._saved)
+            self._versions = [v for v in self._versions if v[0] is not array]
+
+    def _backward(self, grad, retain_graph):
+        if self._saved is not None:
+            for array, version, value in self._versions:
+                if version.value != value:
+                    raise RuntimeError(
+                        f"a tensor saved for backward was modified in place: {self.name} saved a "
+                        f"tensor of shape {tuple(array.shape)} ({array.dtype}) at version {value}, "
+                        f"and it is now at version {version.value}")
+        grads = self.backward(grad)
+        if not retain_graph and self._saved is not None:
+            self._saved = _FREED
+        return grads if isinstance(grads, tuple) else (grads,)
+
+
+def _accumulate(tensor, grad):
+    if grad.shape != tensor.shape:
+        raise RuntimeError(f"internal error: gradient of shape {tuple(grad.shape)} for a tensor of "
+                           f"shape {tuple(tensor.shape)}")
+    if tensor.grad is None:
+        tensor.grad = Tensor._make(grad.astype(tensor._data.dtype, copy=True), tensor._backend)
+    else:
+        tensor.grad._data += grad
+
+
+def backward(tensor, gradient=None, retain_graph=False):
+    """Run the tape backward from `tensor`, accumulating into the `.grad` of leaves."""
+    if not tensor._requires_grad:
+        raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    if gradient is None:
+        if tensor._data.size != 1:
+            raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
+                               f"(got a tensor of shape {tuple(tensor.shape)}); pass gradient=")
+        grad = tensor._backend.xp.ones_like(tensor._data)
+    else:
+        grad = gradient._data if isinstance(gradient, Tensor) else tensor._backend.xp.asarray(gradient)
+        if grad.shape != tensor._data.shape:
+            raise RuntimeError(f"gradient has shape {tuple(grad.shape)} but the tensor has shape "
+                               f"{tuple(tensor.shape)}")
+    if tensor.grad_fn is None:
+        _accumulate(tensor, grad)
+        return
+    pending = {tensor.grad_fn: grad}
+    heap = [(-tensor.grad_fn.seq, tensor.grad_fn)]
+    while heap:
+        node = heapq.heappop(heap)[1]
+        grad = pending.pop(node)
+        retained = getattr(node, "retained", None)
+        if retained is not None and retained() is not None:
+            _accumulate(retained(), grad)
+        for edge, input_grad in zip(node.inputs, node._backward(grad, retain_graph)):
+            if edge is None or input_grad is None:
+                continue
+            if isinstance(edge, Tensor):
+                _accumulate(edge, input_grad)
+            elif edge in pending:
+                pending[edge] = pending[edge] + input_grad
+            else:
+                pending[edge] = input_grad
+                heapq.heappush(heap, (-edge.seq, edge))
+
+
+def retain_grad(tensor):
+    tensor.grad_fn.retained = weakref.ref(tensor)
+
+
+class GradcheckError(AssertionError):
+    pass
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
+    """Compare the gradients of `fn` with central finite differences, in float64.
+
+    The output is reduced with a fixed random weighting, so every output element is checked.
+    Returns True, or raises GradcheckError naming the input and the largest difference.
+    """
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    for i in checked:
+        if inputs[i].dtype.np != np.float64:
+            raise GradcheckError(f"gradcheck needs float64 inputs; input {i} is {inputs[i].dtype}")
+    out = fn(*inputs)
+    weights = np.random.default_rng(0).standard_normal(out.shape)
+    weights = out._backend.xp.asarray(weights)
+    for i in checked:
+        inputs[i].grad = None
+    (out * Tensor._make(weights, out._backend)).sum().backward()
+    for i in checked:
+        x = inputs[i]
+        analytic = np.zeros(x.shape) if x.grad is None else _device_to_numpy(x.grad._data)
+        numeric = np.zeros(x.shape)
+        flat = x._data.reshape(-1)  # a view: perturbing it perturbs x
+        with no_grad():
+            for j in range(flat.size):
+                original = flat[j].item()
+                flat[j] = original + eps
+                plus = float((fn(*inputs)._data * weights).sum())
+                flat[j] = original - eps
+                minus = float((fn(*inputs)._data * weights).sum())
+                flat[j] = original
+                numeric.reshape(-1)[j] = (plus - minus) / (2 * eps)
+        difference = np.abs(analytic - numeric)
+        if not np.all(difference <= atol + rtol * np.abs(numeric)):
+            worst = np.unravel_index(np.argmax(difference - rtol * np.abs(numeric)), x.shape)
+            raise GradcheckError(
+                f"gradient of input {i} (shape {tuple(x.shape)}) disagrees with finite differences: "
+                f"at index {tuple(int(k) for k in worst)} analytic {analytic[worst]:.8g}, numeric "
+                f"{numeric[worst]:.8g} (largest difference {difference.max():.3g})")
+    return True
+
+
+def _device_to_numpy(array):
+    return array if isinstance(array, np.ndarray) else array.get()

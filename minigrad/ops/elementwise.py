@@ -1,0 +1,301 @@
+"""Elementwise ops: arithmetic with broadcasting and PyTorch's type promotion, math, activations."""
+import numpy as np
+
+from ..autograd import Function
+from ..dtypes import DEFAULT_FLOAT, result_type
+from .dims import broadcast_error, sum_to_shape
+
+
+def _cast(x, dtype):
+    return x.astype(dtype, copy=False) if hasattr(x, "astype") else x
+
+
+def _promote(a, b, floating=False):
+    """Both operands cast to PyTorch's result dtype (Python scalars stay scalars: they are weak)."""
+    da, db = getattr(a, "dtype", None), getattr(b, "dtype", None)
+    if da is not None and (da == db or (db is None and isinstance(b, float) and da.kind == "f")):
+        dtype = da
+    else:
+        dtype = result_type(a, b)
+    if floating and dtype.kind != "f":
+        dtype = DEFAULT_FLOAT.np
+    return _cast(a, dtype), _cast(b, dtype)
+
+
+def _float(x):
+    """Integer and bool inputs of math functions compute in the default float dtype, as in torch."""
+    return x if x.dtype.kind == "f" else x.astype(DEFAULT_FLOAT.np)
+
+
+class _Binary(Function):
+    """Broadcasting binary op; gradients are summed back to each operand's shape and dtype."""
+    floating = False  # the result is floating point even for integer operands (true division)
+
+    def forward(self, a, b):
+        self.meta = [(getattr(x, "shape", ()), getattr(x, "dtype", None)) for x in (a, b)]
+        a, b = _promote(a, b, self.floating)
+        try:
+            return self.compute(a, b)
+        except ValueError:
+            raise broadcast_error(type(self).__name__.lower(), a, b) from None
+
+    def reduce(self, grad, i):
+        """`grad` of the result, as the gradient of operand i (None when it needs none)."""
+        if not self.needs_input_grad[i]:
+            return None
+        shape, dtype = self.meta[i]
+        return sum_to_shape(grad, shape).astype(dtype, copy=False)
+
+
+class Add(_Binary):
+    def compute(self, a, b):
+        return a + b
+
+    def backward(self, grad):
+        return self.reduce(grad, 0), self.reduce(grad, 1)
+
+
+class Sub(_Binary):
+    def compute(self, a, b):
+        return a - b
+
+    def backward(self, grad):
+        return self.reduce(grad, 0), self.reduce(-grad, 1) if self.needs_input_grad[1] else None
+
+
+class Mul(_Binary):
+    def compute(self, a, b):
+        self.save_for_backward(a, b)
+        return a * b
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return (self.reduce(grad * b, 0) if self.needs_input_grad[0] else None,
+                self.reduce(grad * a, 1) if self.needs_input_grad[1] else None)
+
+
+class Div(_Binary):
+    floating = True
+
+    def compute(self, a, b):
+        self.save_for_backward(a, b)
+        return a / b
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return (self.reduce(grad / b, 0) if self.needs_input_grad[0] else None,
+                self.reduce(-grad * a / (b * b), 1) if self.needs_input_grad[1] else None)
+
+
+class Pow(_Binary):
+    def compute(self, a, b):
+        out = a ** b
+        self.save_for_backward(a, b, out)
+        return out
+
+    def backward(self, grad):
+        a, b, out = self.saved_tensors
+        grad_a = grad_b = None
+        if self.needs_input_grad[0]:
+            grad_a = self.reduce(grad * b * a ** (b - 1), 0)
+        if self.needs_input_grad[1]:
+            # d(a^b)/db = a^b log a, taken as 0 where a == 0 (PyTorch's convention)
+            log_a = self.xp.log(self.xp.where(a == 0, 1, a)) if hasattr(a, "shape") else np.log(a)
+            grad_b = self.reduce(grad * out * log_a, 1)
+        return grad_a, grad_b
+
+
+class Remainder(_Binary):
+    """Python's modulo: the result takes the divisor's sign."""
+
+    def compute(self, a, b):
+        self.save_for_backward(a, b)
+        return self.xp.mod(a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return (self.reduce(grad, 0),
+                self.reduce(-grad * self.xp.floor_divide(a, b), 1) if self.needs_input_grad[1] else None)
+
+
+class _NoGradBinary(_Binary):
+    differentiable = False
+
+
+class FloorDivide(_NoGradBinary):
+    def compute(self, a, b):
+        return self.xp.floor_divide(a, b)
+
+
+def _comparison(name, compute):
+    return type(name, (_NoGradBinary,), {"compute": lambda self, a, b: compute(a, b)})
+
+
+Eq = _comparison("Eq", lambda a, b: a == b)
+Ne = _comparison("Ne", lambda a, b: a != b)
+Lt = _comparison("Lt", lambda a, b: a < b)
+Le = _comparison("Le", lambda a, b: a <= b)
+Gt = _comparison("Gt", lambda a, b: a > b)
+Ge = _comparison("Ge", lambda a, b: a >= b)
+BitwiseAnd = _comparison("BitwiseAnd", lambda a, b: a & b)
+BitwiseOr = _comparison("BitwiseOr", lambda a, b: a | b)
+BitwiseXor = _comparison("BitwiseXor", lambda a, b: a ^ b)
+
+
+class BitwiseNot(Function):
+    differentiable = False
+
+    def forward(self, x):
+        return ~x
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad):
+        return -grad
+
+
+class Exp(Function):
+    def forward(self, x):
+        out = self.xp.exp(_float(x))
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, grad):
+        out, = self.saved_tensors
+        return grad * out
+
+
+class Log(Function):
+    def forward(self, x):
+        x = _float(x)
+        self.save_for_backward(x)
+        return self.xp.log(x)
+
+    def backward(self, grad):
+        x, = self.saved_tensors
+        return grad / x
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        out = self.xp.sqrt(_float(x))
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, grad):
+        out, = self.saved_tensors
+        return grad / (2 * out)
+
+
+class Abs(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return self.xp.abs(x)
+
+    def backward(self, grad):
+        x, = self.saved_tensors
+        return grad * self.xp.sign(x)
+
+
+class Sin(Function):
+    def forward(self, x):
+        x = _float(x)
+        self.save_for_backward(x)
+        return self.xp.sin(x)
+
+    def backward(self, grad):
+        x, = self.saved_tensors
+        return grad * self.xp.cos(x)
+
+
+class Cos(Function):
+    def forward(self, x):
+        x = _float(x)
+        self.save_for_backward(x)
+        return self.xp.cos(x)
+
+    def backward(self, grad):
+        x, = self.saved_tensors
+        return -grad * self.xp.sin(x)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        out = self.xp.tanh(_float(x))
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, grad):
+        out, = self.saved_tensors
+        return grad * (1 - out * out)
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        xp, x = self.xp, _float(x)
+        e = xp.exp(-xp.abs(x))  # never overflows: exp of a non-positive number
+        out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, grad):
+        out, = self.saved_tensors
+        return grad * out * (1 - out)
+
+
+class Relu(Function):
+    def forward(self, x):
+        out = self.xp.maximum(x, 0)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, grad):
+        out, = self.saved_tensors
+        return grad * (out > 0)
+
+
+class Clamp(Function):
+    def forward(self, x, low=None, high=None):
+        if low is None and high is None:
+            raise RuntimeError("clamp: at least one of min and max must not be None")
+        self.save_for_backward(x)
+        self.low, self.high = low, high
+        out = x if low is None else self.xp.maximum(x, low)
+        return out if high is None else self.xp.minimum(out, high)
+
+    def backward(self, grad):
+        x, = self.saved_tensors
+        inside = True
+        if self.low is not None:
+            inside = x >= self.low
+        if self.high is not None:
+            inside = inside & (x <= self.high)
+        return grad * inside
+
+
+class Where(Function):
+    def forward(self, condition, a, b):
+        self.meta = [(getattr(x, "shape", ()), getattr(x, "dtype", None)) for x in (a, b)]
+        condition = condition.astype(bool, copy=False)
+        self.save_for_backward(condition)
+        a, b = _promote(a, b)
+        try:
+            return self.xp.where(condition, a, b)
+        except ValueError:
+            raise RuntimeError(f"where: condition {tuple(condition.shape)}, input "
+                               f"{self.meta[0][0]} and other {self.meta[1][0]} cannot be broadcast "
+                               "together") from None
+
+    def backward(self, grad):
+        condition, = self.saved_tensors
+        zero = grad.dtype.type(0)
+        grads = [None, None]
+        for i, chosen in ((0, self.xp.where(condition, grad, zero)),
+                          (1, self.xp.where(condition, zero, grad))):
+            if self.needs_input_grad[i + 1]:
+                shape, dtype = self.meta[i]
+                grads[i] = sum_to_shape(chosen, shape).astype(dtype, copy=False)
+        return None, grads[0], grads[1]

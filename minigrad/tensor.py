@@ -1,0 +1,366 @@
+"""The Tensor: an array on a device, plus what autograd needs (requires_grad, grad, grad_fn, version)."""
+import types
+
+import numpy as np
+
+from . import autograd, dtypes
+from . import device as _device
+from . import ops
+from .autograd import Version
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints like torch.Size."""
+
+    def __repr__(self):
+        return f"minigrad.Size({list(self)})"
+
+    def numel(self):
+        return int(np.prod(self, dtype=np.int64))
+
+
+class Tensor:
+    __slots__ = ("_data", "_backend", "_requires_grad", "grad", "grad_fn", "_version", "_base",
+                 "__weakref__")
+    __array_ufunc__ = None  # `ndarray * tensor` must reach Tensor.__rmul__, not NumPy's loop
+
+    def __init__(self, data, dtype=None, requires_grad=False, device=None):
+        from .creation import tensor as make_tensor  # torch.Tensor(data) builds like torch.tensor
+        built = make_tensor(data, dtype=dtype or dtypes.float32, device=device)
+        self._init(built._data, built._backend)
+        self.requires_grad = requires_grad
+
+    def _init(self, data, backend):
+        self._data, self._backend = data, backend
+        self._requires_grad, self.grad, self.grad_fn = False, None, None
+        self._version, self._base = Version(), None
+
+    @classmethod
+    def _make(cls, data, backend):
+        """Wrap an array (no copy) as a tensor that does not require grad."""
+        tensor = cls.__new__(cls)
+        tensor._init(data, backend)
+        return tensor
+
+    # ----- properties -------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self._data.shape[ops.normalize_dim(dim, self.ndim)]
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return int(self._data.size)
+
+    nelement = numel
+
+    @property
+    def dtype(self):
+        return dtypes.from_numpy_dtype(self._data.dtype)
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    @property
+    def device(self):
+        return self._backend.device
+
+    @property
+    def is_cuda(self):
+        return self._backend.device.type == "cuda"
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        if flag and self._data.dtype.kind != "f":
+            raise RuntimeError(f"Only Tensors of floating point dtype can require gradients "
+                               f"(this tensor is {self.dtype})")
+        if not flag and self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables; use "
+                               "detach() to get a tensor that does not require grad")
+        self._requires_grad = bool(flag)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def data(self):
+        """The same storage, detached, with a version counter of its own: changes made through
+        `.data` are invisible to autograd, as in PyTorch."""
+        return Tensor._make(self._data, self._backend)
+
+    @data.setter
+    def data(self, other):
+        self._data = other._data if isinstance(other, Tensor) else self._backend.xp.asarray(other)
+
+    @property
+    def T(self):
+        return ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    # ----- conversion -------------------------------------------------------------------------
+    def numpy(self):
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        if self._backend.device.type != "cpu":
+            raise TypeError(f"can't convert a {self.device} tensor to numpy; "
+                            "use tensor.cpu() to copy it to the host first")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(-1)[0].item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be converted to an index "
+                            f"(got {self.dtype}, shape {tuple(self.shape)})")
+        return int(self.item())
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is ambiguous")
+        return bool(self.item())
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    __hash__ = object.__hash__
+
+    def to(self, *args, **kwargs):
+        """`to(device)`, `to(dtype)`, `to(device, dtype)` or `to(other_tensor)`."""
+        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, (str, _device.Device)):
+                device = arg
+            else:
+                dtype = arg
+        result = self if device is None else ops.to_device(self, _device.Device(device))
+        return result if dtype is None else ops.cast(result, dtypes.to_dtype(dtype))
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(device, int)
+                       else device)
+
+    def type_as(self, other):
+        return ops.cast(self, other.dtype)
+
+    def float(self):
+        return ops.cast(self, dtypes.float32)
+
+    def double(self):
+        return ops.cast(self, dtypes.float64)
+
+    def half(self):
+        return ops.cast(self, dtypes.float16)
+
+    def long(self):
+        return ops.cast(self, dtypes.int64)
+
+    def int(self):
+        return ops.cast(self, dtypes.int32)
+
+    def bool(self):
+        return ops.cast(self, dtypes.bool_)
+
+    # ----- autograd ---------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=False):
+        autograd.backward(self, gradient, retain_graph)
+
+    def detach(self):
+        """The same storage and version counter, cut from the graph."""
+        detached = Tensor._make(self._data, self._backend)
+        detached._version = self._version
+        return detached
+
+    def retain_grad(self):
+        if self.grad_fn is not None:
+            autograd.retain_grad(self)
+
+    @property
+    def retains_grad(self):
+        return self.grad_fn is not None and getattr(self.grad_fn, "retained", lambda: None)() is self
+
+    # ----- in-place ops -----------------------------------------------------------------------
+    def _check_inplace(self, records):
+        if records and self.grad_fn is None and self._requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               f"operation (shape {tuple(self.shape)}); use `with minigrad.no_grad():` "
+                               "or `.data` to update it")
+        if records and self._base is not None:
+            raise RuntimeError(
+                f"in-place operation with gradients on a view (shape {tuple(self.shape)}) of another "
+                "tensor is not supported; assign through the base tensor instead, e.g. x[i, j] = v")
+
+    def _inplace(self, op, *args, **kwargs):
+        """Run `op` out of place, write the result into this tensor's storage, take its history."""
+        records = autograd.is_grad_enabled() and (
+            self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args))
+        self._check_inplace(records)
+        out = op(self, *args, **kwargs)
+        if out._data.shape != self._data.shape:
+            raise RuntimeError(f"output with shape {tuple(self.shape)} doesn't match the broadcast "
+                               f"shape {tuple(out.shape)}")
+        if dtypes.from_numpy_dtype(out._data.dtype).category > self.dtype.category:
+            raise RuntimeError(f"result type {out.dtype} can't be cast to the desired output type "
+                               f"{self.dtype}")
+        if out.grad_fn is not None:
+            out.grad_fn._keep_copy_of(self._data)
+        self._data[...] = out._data
+        self._version.value += 1
+        if out.grad_fn is not None:
+            self._requires_grad, self.grad_fn = True, out.grad_fn
+        return self
+
+    def __setitem__(self, index, value):
+        records = autograd.is_grad_enabled() and (
+            self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
+        self._check_inplace(records)
+        out = ops.setitem(self, index, value)
+        self._version.value += 1
+        if out.grad_fn is not None:
+            self._requires_grad, self.grad_fn = True, out.grad_fn
+
+    def __iadd__(self, other):
+        return self._inplace(ops.add, other)
+
+    def __isub__(self, other):
+        return self._inplace(ops.sub, other)
+
+    def __imul__(self, other):
+        return self._inplace(ops.mul, other)
+
+    def __itruediv__(self, other):
+        return self._inplace(ops.div, other)
+
+    def __ifloordiv__(self, other):
+        return self._inplace(ops.floor_divide, other)
+
+    def __imod__(self, other):
+        return self._inplace(ops.remainder, other)
+
+    def __ipow__(self, other):
+        return self._inplace(ops.pow, other)
+
+    def add_(self, other, alpha=1):
+        return self._inplace(ops.add, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha=1):
+        return self._inplace(ops.sub, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other):
+        return self._inplace(ops.mul, other)
+
+    def div_(self, other):
+        return self._inplace(ops.div, other)
+
+    def pow_(self, other):
+        return self._inplace(ops.pow, other)
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace(ops.clamp, min, max)
+
+    def relu_(self):
+        return self._inplace(ops.relu)
+
+    def zero_(self):
+        return self._inplace(ops.full_like_value, 0)
+
+    def fill_(self, value):
+        return self._inplace(ops.full_like_value, value)
+
+    def copy_(self, source):
+        return self._inplace(ops.copy_into, source)
+
+    # ----- printing ---------------------------------------------------------------------------
+    def __repr__(self):
+        data = self._data if self.device.type == "cpu" else self._data.get()
+        body = np.array2string(data, separator=", ", precision=4, prefix="tensor(")
+        extras = []
+        if self._data.dtype not in (np.float32, np.int64, np.bool_) or self._data.size == 0:
+            extras.append(f"dtype={self.dtype}")
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+
+def _binary_method(function, reflected=False):
+    if reflected:
+        return lambda self, other: function(other, self)
+    return lambda self, other: function(self, other)
+
+
+for _name, _function in [("add", ops.add), ("sub", ops.sub), ("mul", ops.mul), ("truediv", ops.div),
+                         ("floordiv", ops.floor_divide), ("mod", ops.remainder), ("pow", ops.pow),
+                         ("matmul", ops.matmul), ("and", ops.bitwise_and), ("or", ops.bitwise_or),
+                         ("xor", ops.bitwise_xor)]:
+    setattr(Tensor, f"__{_name}__", _binary_method(_function))
+    setattr(Tensor, f"__r{_name}__", _binary_method(_function, reflected=True))
+for _name, _function in [("eq", ops.eq), ("ne", ops.ne), ("lt", ops.lt), ("le", ops.le),
+                         ("gt", ops.gt), ("ge", ops.ge)]:
+    setattr(Tensor, f"__{_name}__", _binary_method(_function))
+
+
+def _method(function):
+    """A functional op as a method. Plain functions bind `self` by themselves; the bound
+    `Function.apply` classmethods do not, so they get a wrapper."""
+    if isinstance(function, types.FunctionType):
+        return function
+    return lambda self, *args, **kwargs: function(self, *args, **kwargs)
+
+
+Tensor.__neg__ = _method(ops.neg)
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = _method(ops.abs)
+Tensor.__invert__ = _method(ops.bitwise_not)
+Tensor.__getitem__ = ops.getitem
+for _name in ops.TENSOR_METHODS:
+    setattr(Tensor, _name, _method(getattr(ops, _name)))
+
+autograd.Tensor = Tensor
