@@ -114,8 +114,9 @@ class Function:
             out = np.asarray(out)
         result = Tensor._make(out, node.backend)
         if cls.is_view and args[0]._backend.xp.may_share_memory(out, arrays[0]):
-            result._version, result._base = args[0]._version, args[0]._base or args[0]
-        if record:
+            base = args[0]._base
+            result._version, result._base = args[0]._version, args[0] if base is None else base
+        if record and out.dtype.kind == "f":  # integer and bool results never require grad
             node.inputs, node.seq = tuple(edges), next(_sequence)
             node._record_versions(args, out, result)
             result._requires_grad, result.grad_fn = True, node
@@ -141,30 +142,31 @@ class Function:
 
     def _record_versions(self, args, out, result):
         """Note the version of each saved array's tensor, so backward can tell it was modified."""
-        self._versions = []
+        self._versions = []  # (id of the saved array, its description, version counter, version)
         for array in self._saved or ():
             owner = result if array is out else next(
                 (a for a in args if isinstance(a, Tensor) and a._data is array), None)
             if owner is not None:
-                self._versions.append((array, owner._version, owner._version.value))
+                described = f"shape {tuple(array.shape)} ({array.dtype})"
+                self._versions.append((id(array), described, owner._version, owner._version.value))
 
     def _keep_copy_of(self, array):
         """`array` is about to be overwritten in place by this very op: keep its old value."""
         if self._saved and self._saved is not _FREED:
             self._saved = tuple(a.copy() if a is array else a for a in self._saved)
-            self._versions = [v for v in self._versions if v[0] is not array]
+            self._versions = [v for v in self._versions if v[0] != id(array)]
 
     def _backward(self, grad, retain_graph):
         if self._saved is not None:
-            for array, version, value in self._versions:
+            for _, described, version, value in self._versions:
                 if version.value != value:
                     raise RuntimeError(
                         f"a tensor saved for backward was modified in place: {self.name} saved a "
-                        f"tensor of shape {tuple(array.shape)} ({array.dtype}) at version {value}, "
-                        f"and it is now at version {version.value}")
+                        f"tensor of {described} at version {value}, and it is now at version "
+                        f"{version.value}")
         grads = self.backward(grad)
         if not retain_graph and self._saved is not None:
-            self._saved = _FREED
+            self._saved, self._versions = _FREED, ()
         return grads if isinstance(grads, tuple) else (grads,)
 
 
@@ -173,7 +175,8 @@ def _accumulate(tensor, grad):
         raise RuntimeError(f"internal error: gradient of shape {tuple(grad.shape)} for a tensor of "
                            f"shape {tuple(tensor.shape)}")
     if tensor.grad is None:
-        tensor.grad = Tensor._make(grad.astype(tensor._data.dtype, copy=True), tensor._backend)
+        tensor.grad = Tensor._make(tensor._backend.xp.array(grad, dtype=tensor._data.dtype),
+                                   tensor._backend)
     else:
         tensor.grad._data += grad
 

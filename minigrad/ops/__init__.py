@@ -327,7 +327,7 @@ def _array_index(index, xp):
                 raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, "
                                  f"got {item.dtype}")
         converted.append(item)
-    if basic and Ellipsis not in converted:
+    if basic and not builtins.any(item is Ellipsis for item in converted):
         converted.append(Ellipsis)  # keeps x[i] a 0-d view rather than a NumPy scalar copy
     return tuple(converted), basic
 

@@ -102,9 +102,10 @@ class Prod(Function):
         self.dim = None if dim is None else normalize_dim(dim, x.ndim)
         self.keepdim, self.shape = keepdim, x.shape
         self.save_for_backward(x)
+        dtype = np.int64 if x.dtype.kind in "biu" else None  # torch multiplies integers as int64
         if dim is None:
-            return x.prod()
-        return x.prod(axis=self.dim, keepdims=keepdim)
+            return x.prod(dtype=dtype)
+        return x.prod(axis=self.dim, keepdims=keepdim, dtype=dtype)
 
     def backward(self, grad):
         """d prod / d x_i = product of the others: exclusive cumulative products from both ends,
