@@ -2,10 +2,10 @@
 
     import minigrad as mg          # or: import minigrad as torch
 """
-from . import autograd, cuda, dtypes
+from . import autograd, cuda, dtypes, nn
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
-                       linspace, manual_seed, normal, ones, ones_like, rand, rand_like, randint,
+                       linspace, normal, ones, ones_like, rand, rand_like, randint,
                        randn, randn_like, tensor, zeros, zeros_like)
 from .device import Device as device
 from .device import get_device, set_device
@@ -17,6 +17,7 @@ from .ops import (abs, add, all, any, argmax, argmin, bitwise_and, bitwise_not, 
                   matmul, max, mean, min, mm, mul, ne, neg, permute, pow, prod, relu, remainder,
                   repeat, reshape, sigmoid, sin, softmax, sqrt, square, squeeze, stack, std, sub,
                   sum, swapaxes, t, tanh, transpose, true_divide, unsqueeze, var, where)
+from .random import manual_seed
 from .tensor import Size, Tensor
 
 

@@ -5,25 +5,8 @@ import numpy as np
 
 from . import device as _device
 from . import dtypes
+from .random import generator
 from .tensor import Tensor
-
-_seed = None
-_generators = {}  # device type -> the generator of its array module
-
-
-def manual_seed(seed):
-    """Seed every random function, on every device (like torch.manual_seed)."""
-    global _seed
-    _seed = int(seed)
-    _generators.clear()
-
-
-def generator(backend):
-    """The random generator of a backend (NumPy's or CuPy's), created from the seed on first use."""
-    kind = backend.device.type
-    if kind not in _generators:
-        _generators[kind] = backend.xp.random.default_rng(_seed)
-    return _generators[kind]
 
 
 def _backend(device):

@@ -1,0 +1,164 @@
+"""The ops under nn's layers: pad, leaky_relu, dropout, linear, batch_norm."""
+from ..autograd import Function
+from ..random import generator
+from .elementwise import Mul
+
+
+class Pad(Function):
+    def forward(self, x, widths, value):
+        self.slices = tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))
+        return self.xp.pad(x, widths, mode="constant", constant_values=value)
+
+    def backward(self, grad):
+        return grad[self.slices]
+
+
+def pad(input, pad, mode="constant", value=0.0):
+    """torch.nn.functional.pad: `pad` lists (before, after) pairs from the last dim backwards."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
+    pad = tuple(pad)
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise RuntimeError(f"pad: padding length {len(pad)} must be even and at most twice the "
+                           f"number of dimensions of the input (shape {tuple(input.shape)})")
+    if min(pad, default=0) < 0:
+        raise RuntimeError(f"pad: negative padding {pad} is not supported")
+    widths = [(0, 0)] * input.ndim
+    for i in range(len(pad) // 2):
+        widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return Pad.apply(input, widths=tuple(widths), value=value)
+
+
+class LeakyRelu(Function):
+    def forward(self, x, slope):
+        self.save_for_backward(x)
+        self.slope = slope
+        return self.xp.where(x > 0, x, x * x.dtype.type(slope))
+
+    def backward(self, grad):
+        x, = self.saved_tensors
+        return self.xp.where(x > 0, grad, grad * grad.dtype.type(self.slope))
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    if inplace:
+        return input._inplace(LeakyRelu.apply, slope=negative_slope)
+    return LeakyRelu.apply(input, slope=negative_slope)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability p and scale the rest by 1 / (1 - p), in training only."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    backend = input._backend
+    keep = generator(backend).random(tuple(input.shape), dtype=input._data.dtype) >= p
+    mask = keep.astype(input._data.dtype) * input._data.dtype.type(1 / (1 - p) if p < 1 else 0)
+    if inplace:
+        return input._inplace(Mul.apply, mask)
+    return Mul.apply(input, mask)
+
+
+class Linear(Function):
+    """x @ weight.T + bias with the batch dims flattened into one GEMM each way."""
+
+    def forward(self, x, weight, bias):
+        self.x_shape, self.has_bias = x.shape, bias is not None
+        x2 = x.reshape(-1, x.shape[-1])
+        self.save_for_backward(x2, weight)
+        out = x2 @ weight.T
+        if bias is not None:
+            out += bias
+        return out.reshape(x.shape[:-1] + (weight.shape[0],))
+
+    def backward(self, grad):
+        x2, weight = self.saved_tensors
+        grad2 = grad.reshape(-1, grad.shape[-1])
+        grad_x = grad_w = grad_b = None
+        if self.needs_input_grad[0]:
+            grad_x = (grad2 @ weight).reshape(self.x_shape)
+        if self.needs_input_grad[1]:
+            grad_w = grad2.T @ x2
+        if self.has_bias and self.needs_input_grad[2]:
+            grad_b = grad2.sum(axis=0)
+        return grad_x, grad_w, grad_b
+
+
+def linear(input, weight, bias=None):
+    if input.ndim == 0 or weight.ndim != 2 or input.shape[-1] != weight.shape[1]:
+        rows = input.numel() // input.shape[-1] if input.ndim and input.shape[-1] else 0
+        cols = input.shape[-1] if input.ndim else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{cols} and "
+                           f"{'x'.join(str(n) for n in reversed(tuple(weight.shape)))}) "
+                           f"(input shape {tuple(input.shape)}, weight shape {tuple(weight.shape)})")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise RuntimeError(f"linear expected a bias of shape ({weight.shape[0]},), got "
+                           f"{tuple(bias.shape)}")
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"linear: input dtype {input.dtype} and weight dtype {weight.dtype} differ")
+    return Linear.apply(input, weight, bias)
+
+
+class BatchNorm(Function):
+    """Normalise over every axis but the channels (axis 1). In training it uses the batch's
+    statistics and updates the running ones in place; in eval it uses the running ones."""
+
+    def forward(self, x, gamma, beta, running_mean, running_var, training, momentum, eps):
+        xp = self.xp
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = [1] * x.ndim
+        shape[1] = x.shape[1]
+        count = x.size // x.shape[1]
+        if training:
+            mean = x.mean(axis=axes)
+            var = x.var(axis=axes)
+            if running_mean is not None:
+                running_mean *= 1 - momentum
+                running_mean += momentum * mean
+                running_var *= 1 - momentum
+                running_var += (momentum * count / max(count - 1, 1)) * var
+        else:
+            mean, var = running_mean, running_var
+        invstd = (1 / xp.sqrt(var + eps)).astype(x.dtype)
+        xhat = (x - mean.reshape(shape)) * invstd.reshape(shape)
+        self.axes, self.shape, self.training, self.count = axes, shape, training, count
+        self.save_for_backward(xhat, invstd, gamma)
+        out = xhat if gamma is None else xhat * gamma.reshape(shape)
+        return out if beta is None else out + beta.reshape(shape)
+
+    def backward(self, grad):
+        xhat, invstd, gamma = self.saved_tensors
+        shape = self.shape
+        grad_beta = grad.sum(axis=self.axes)
+        grad_gamma = (grad * xhat).sum(axis=self.axes)
+        grad_x = None
+        if self.needs_input_grad[0]:
+            scale = invstd if gamma is None else gamma * invstd
+            if self.training:  # the batch statistics depend on x too
+                grad_x = (scale / self.count).reshape(shape) * (
+                    self.count * grad - grad_beta.reshape(shape) - xhat * grad_gamma.reshape(shape))
+            else:
+                grad_x = grad * scale.reshape(shape)
+        return grad_x, grad_gamma, grad_beta
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    if input.ndim < 2:
+        raise RuntimeError(f"batch_norm expected an input with at least 2 dims (N, C, ...), got shape "
+                           f"{tuple(input.shape)}")
+    channels = input.shape[1]
+    for name, tensor in (("running_mean", running_mean), ("running_var", running_var),
+                         ("weight", weight), ("bias", bias)):
+        if tensor is not None and tuple(tensor.shape) != (channels,):
+            raise RuntimeError(f"batch_norm: {name} has shape {tuple(tensor.shape)} but the input "
+                               f"(shape {tuple(input.shape)}) has {channels} channels")
+    if training and input.numel() // channels <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                         f"{tuple(input.shape)}")
+    if not training and (running_mean is None or running_var is None):
+        training = True  # no running statistics: torch normalises with the batch's own
+    stats = [None if t is None else t._data for t in (running_mean, running_var)]
+    return BatchNorm.apply(input, weight, bias, running_mean=stats[0], running_var=stats[1],
+                           training=training, momentum=momentum, eps=eps)

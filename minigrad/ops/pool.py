@@ -1,0 +1,125 @@
+"""Pooling as autograd ops on the device's kernels: max, average, adaptive average and max."""
+from ..autograd import Function
+from .conv import check_4d, check_window, output_size, pair
+
+
+class MaxPool2d(Function):
+    def forward(self, x, params):
+        self.params, self.x_shape = params, x.shape
+        out, argmax = self.kernels.max_pool2d_forward(self.xp.ascontiguousarray(x), *params)
+        self.save_for_backward(argmax)
+        return out
+
+    def backward(self, grad):
+        argmax, = self.saved_tensors
+        return self.kernels.max_pool2d_backward(self.xp.ascontiguousarray(grad), argmax, self.x_shape,
+                                                *self.params)
+
+
+class AvgPool2d(Function):
+    def forward(self, x, params):
+        self.params, self.x_shape = params, x.shape
+        return self.kernels.avg_pool2d_forward(self.xp.ascontiguousarray(x), *params)
+
+    def backward(self, grad):
+        return self.kernels.avg_pool2d_backward(self.xp.ascontiguousarray(grad), self.x_shape,
+                                                *self.params)
+
+
+class AdaptiveAvgPool2d(Function):
+    def forward(self, x, output_size):
+        self.x_shape = x.shape
+        return self.kernels.adaptive_avg_pool2d_forward(self.xp.ascontiguousarray(x), output_size)
+
+    def backward(self, grad):
+        return self.kernels.adaptive_avg_pool2d_backward(self.xp.ascontiguousarray(grad),
+                                                         self.x_shape)
+
+
+class AdaptiveMaxPool2d(Function):
+    def forward(self, x, output_size):
+        self.x_shape = x.shape
+        out, argmax = self.kernels.adaptive_max_pool2d_forward(self.xp.ascontiguousarray(x),
+                                                               output_size)
+        self.save_for_backward(argmax)
+        return out
+
+    def backward(self, grad):
+        argmax, = self.saved_tensors
+        return self.kernels.adaptive_max_pool2d_backward(self.xp.ascontiguousarray(grad), argmax,
+                                                         self.x_shape)
+
+
+def _batched(function):
+    """Accept unbatched (C, H, W) inputs as torch does, by adding and removing the batch axis."""
+    def pooled(input, *args, **kwargs):
+        if input.ndim == 3:
+            return function(input.unsqueeze(0), *args, **kwargs).squeeze(0)
+        check_4d(function.__name__, input)
+        if not input.is_floating_point():
+            raise RuntimeError(f"{function.__name__} needs a floating point input, got {input.dtype}")
+        return function(input, *args, **kwargs)
+    pooled.__name__, pooled.__doc__ = function.__name__, function.__doc__
+    return pooled
+
+
+def _window(name, input, kernel_size, stride, padding, dilation, ceil_mode):
+    kernel = pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == [] else pair(stride, "stride")
+    padding, dilation = pair(padding, "padding"), pair(dilation, "dilation")
+    if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
+        raise RuntimeError(f"{name}: kernel_size {kernel}, stride {stride} and dilation {dilation} "
+                           f"must be positive and padding {padding} non-negative")
+    for i in range(2):
+        if padding[i] * 2 > dilation[i] * (kernel[i] - 1) + 1:
+            raise RuntimeError(f"{name}: pad should be at most half of effective kernel size, but "
+                               f"got pad={padding}, kernel_size={kernel} and dilation={dilation}")
+    check_window(name, tuple(input.shape), kernel, padding, dilation)
+    out = [output_size(input.shape[2 + i], kernel[i], stride[i], padding[i], dilation[i],
+                       ceil_mode) for i in range(2)]
+    if min(out) < 1:
+        raise RuntimeError(f"{name}: input shape {tuple(input.shape)} gives output size {tuple(out)}, "
+                           "which is too small")
+    return kernel, stride, padding, dilation
+
+
+@_batched
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    if return_indices:
+        raise NotImplementedError("max_pool2d(return_indices=True) is not supported")
+    kernel, stride, padding, dilation = _window("max_pool2d", input, kernel_size, stride, padding,
+                                                dilation, ceil_mode)
+    return MaxPool2d.apply(input, params=(kernel, stride, padding, dilation, ceil_mode))
+
+
+@_batched
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    kernel, stride, padding, _ = _window("avg_pool2d", input, kernel_size, stride, padding, 1,
+                                         ceil_mode)
+    if divisor_override is not None and divisor_override < 1:
+        raise RuntimeError(f"avg_pool2d: divisor_override must be positive, got {divisor_override}")
+    return AvgPool2d.apply(input, params=(kernel, stride, padding, ceil_mode, count_include_pad,
+                                          divisor_override))
+
+
+def _adaptive_size(input, output_size):
+    size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    size = tuple(input.shape[2 + i] if s is None else s for i, s in enumerate(size))
+    if len(size) != 2 or min(size) < 1:
+        raise RuntimeError(f"adaptive pooling: output_size must be a positive int or pair, "
+                           f"got {output_size!r}")
+    return size
+
+
+@_batched
+def adaptive_avg_pool2d(input, output_size):
+    return AdaptiveAvgPool2d.apply(input, output_size=_adaptive_size(input, output_size))
+
+
+@_batched
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not supported")
+    return AdaptiveMaxPool2d.apply(input, output_size=_adaptive_size(input, output_size))
