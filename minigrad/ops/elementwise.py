@@ -97,7 +97,10 @@ class Pow(_Binary):
         a, b, out = self.saved_tensors
         grad_a = grad_b = None
         if self.needs_input_grad[0]:
-            grad_a = self.reduce(grad * b * a ** (b - 1), 0)
+            slope = b * a ** (b - 1)
+            if hasattr(b, "shape") or b == 0:  # x ** 0 has slope 0, not 0 * x ** -1 (nan at 0)
+                slope = self.xp.where(b == 0, 0, slope)
+            grad_a = self.reduce(grad * slope, 0)
         if self.needs_input_grad[1]:
             # d(a^b)/db = a^b log a, taken as 0 where a == 0 (PyTorch's convention)
             log_a = self.xp.log(self.xp.where(a == 0, 1, a)) if hasattr(a, "shape") else np.log(a)
