@@ -20,8 +20,10 @@ def _finish(array, backend, requires_grad):
     return result
 
 
-def _size(size):
-    """Sizes given as f(2, 3) or f((2, 3)) as a tuple of ints."""
+def _size(size, keyword=None):
+    """Sizes given as f(2, 3), f((2, 3)) or f(size=(2, 3)) as a tuple of ints."""
+    if keyword is not None:
+        size = (keyword,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     if not all(isinstance(s, numbers.Integral) for s in size):
@@ -75,15 +77,17 @@ def from_numpy(array):
 def _filled(fill, size, dtype, requires_grad, device):
     backend = _backend(device)
     dtype = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.to_dtype(dtype)
-    return _finish(fill(backend.xp, _size(size), dtype.np), backend, requires_grad)
+    return _finish(fill(backend.xp, size, dtype.np), backend, requires_grad)
 
 
-def zeros(*size, dtype=None, requires_grad=False, device=None):
-    return _filled(lambda xp, s, d: xp.zeros(s, d), size, dtype, requires_grad, device)
+def zeros(*shape, size=None, dtype=None, requires_grad=False, device=None):
+    return _filled(lambda xp, s, d: xp.zeros(s, d), _size(shape, size), dtype, requires_grad,
+                   device)
 
 
-def ones(*size, dtype=None, requires_grad=False, device=None):
-    return _filled(lambda xp, s, d: xp.ones(s, d), size, dtype, requires_grad, device)
+def ones(*shape, size=None, dtype=None, requires_grad=False, device=None):
+    return _filled(lambda xp, s, d: xp.ones(s, d), _size(shape, size), dtype, requires_grad,
+                   device)
 
 
 empty = zeros
@@ -92,7 +96,8 @@ empty = zeros
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
         dtype = _inferred_dtype(fill_value)[1]
-    return _filled(lambda xp, s, d: xp.full(s, fill_value, d), (size,), dtype, requires_grad, device)
+    return _filled(lambda xp, s, d: xp.full(s, fill_value, d), _size((size,)), dtype,
+                   requires_grad, device)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
@@ -124,16 +129,17 @@ def _random(draw, size, dtype, requires_grad, device):
     dtype = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.to_dtype(dtype)
     if not dtype.is_floating_point:
         raise RuntimeError(f"random floats need a floating point dtype, got {dtype}")
-    array = draw(generator(backend), _size(size)).astype(dtype.np, copy=False)
+    array = draw(generator(backend), size).astype(dtype.np, copy=False)
     return _finish(array, backend, requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad=False, device=None):
-    return _random(lambda g, s: g.random(s, dtype=np.float32), size, dtype, requires_grad, device)
+def rand(*shape, size=None, dtype=None, requires_grad=False, device=None):
+    return _random(lambda g, s: g.random(s, dtype=np.float32), _size(shape, size), dtype,
+                   requires_grad, device)
 
 
-def randn(*size, dtype=None, requires_grad=False, device=None):
-    return _random(lambda g, s: g.standard_normal(s, dtype=np.float32), size, dtype,
+def randn(*shape, size=None, dtype=None, requires_grad=False, device=None):
+    return _random(lambda g, s: g.standard_normal(s, dtype=np.float32), _size(shape, size), dtype,
                    requires_grad, device)
 
 
@@ -157,7 +163,8 @@ def normal(mean=0.0, std=1.0, size=None, dtype=None, requires_grad=False, device
             device = mean.device
         noise = randn(shape, dtype=dtype, device=device)
         return (noise * std + mean).detach().requires_grad_(requires_grad)
-    return _random(lambda g, s: g.normal(mean, std, s), (size,), dtype, requires_grad, device)
+    return _random(lambda g, s: g.normal(mean, std, s), _size((size,)), dtype, requires_grad,
+                   device)
 
 
 def _like(make, input, dtype, requires_grad, device):

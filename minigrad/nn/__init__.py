@@ -1,2 +1,6 @@
-"""minigrad.nn: layers and losses (the modules arrive with the nn issue); `functional` has the ops."""
-from . import functional  # noqa: F401
+"""minigrad.nn: modules, layers, losses, initialisation; `functional` has the ops beneath them."""
+from . import functional, init  # noqa: F401
+from .layers import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BatchNorm1d,  # noqa: F401
+                     BatchNorm2d, Conv2d, CrossEntropyLoss, Dropout, Flatten, LeakyReLU, Linear,
+                     LogSoftmax, MaxPool2d, MSELoss, NLLLoss, ReLU, Sigmoid, Softmax, Tanh)
+from .module import Identity, Module, ModuleList, Parameter, Sequential  # noqa: F401
