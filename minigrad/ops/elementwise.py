@@ -22,6 +22,16 @@ def _promote(a, b, floating=False):
     return _cast(a, dtype), _cast(b, dtype)
 
 
+def quiet(method):
+    """Run a forward or backward whose math may give inf or nan without NumPy's warnings,
+    as torch does (x / 0, log(0), sqrt(-1), exp overflow)."""
+    def quiet_method(self, *args, **kwargs):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return method(self, *args, **kwargs)
+    quiet_method.__name__ = method.__name__
+    return quiet_method
+
+
 def _float(x):
     """Integer and bool inputs of math functions compute in the default float dtype, as in torch."""
     return x if x.dtype.kind == "f" else x.astype(DEFAULT_FLOAT.np)
@@ -77,10 +87,12 @@ class Mul(_Binary):
 class Div(_Binary):
     floating = True
 
+    @quiet
     def compute(self, a, b):
         self.save_for_backward(a, b)
         return a / b
 
+    @quiet
     def backward(self, grad):
         a, b = self.saved_tensors
         return (self.reduce(grad / b, 0) if self.needs_input_grad[0] else None,
@@ -88,11 +100,15 @@ class Div(_Binary):
 
 
 class Pow(_Binary):
+    @quiet
     def compute(self, a, b):
         out = a ** b
+        if out.dtype == np.int8 and getattr(a, "dtype", getattr(b, "dtype", None)) == np.bool_:
+            out = out.astype(np.bool_)  # torch keeps bool ** bool as bool; NumPy gives int8
         self.save_for_backward(a, b, out)
         return out
 
+    @quiet
     def backward(self, grad):
         a, b, out = self.saved_tensors
         grad_a = grad_b = None
@@ -161,33 +177,39 @@ class Neg(Function):
 
 
 class Exp(Function):
+    @quiet
     def forward(self, x):
         out = self.xp.exp(_float(x))
         self.save_for_backward(out)
         return out
 
+    @quiet
     def backward(self, grad):
         out, = self.saved_tensors
         return grad * out
 
 
 class Log(Function):
+    @quiet
     def forward(self, x):
         x = _float(x)
         self.save_for_backward(x)
         return self.xp.log(x)
 
+    @quiet
     def backward(self, grad):
         x, = self.saved_tensors
         return grad / x
 
 
 class Sqrt(Function):
+    @quiet
     def forward(self, x):
         out = self.xp.sqrt(_float(x))
         self.save_for_backward(out)
         return out
 
+    @quiet
     def backward(self, grad):
         out, = self.saved_tensors
         return grad / (2 * out)
