@@ -18,6 +18,7 @@ from .ops import (abs, add, all, any, argmax, argmin, bitwise_and, bitwise_not, 
                   repeat, reshape, sigmoid, sin, softmax, sqrt, square, squeeze, stack, std, sub,
                   sum, swapaxes, t, tanh, transpose, true_divide, unsqueeze, var, where)
 from .random import manual_seed
+from .serialization import load, save
 from .tensor import Size, Tensor
 
 

@@ -14,7 +14,6 @@ import weakref
 
 import numpy as np
 
-from . import device as _device
 
 Tensor = None  # the Tensor class: registered by minigrad.tensor, which sits above this layer
 

@@ -3,14 +3,14 @@ import numbers
 
 import numpy as np
 
-from . import device as _device
+from .device import backend, get_device, move
 from . import dtypes
 from .random import generator
 from .tensor import Tensor
 
 
 def _backend(device):
-    return _device.backend(_device.get_device() if device is None else device)
+    return backend(get_device() if device is None else device)
 
 
 def _finish(array, backend, requires_grad):
@@ -50,7 +50,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of `data` (nested lists, scalars, arrays or tensors)."""
     backend = _backend(device if device is not None or not isinstance(data, Tensor) else data.device)
     if isinstance(data, Tensor):
-        array, inferred = _device.move(data._data, backend), data.dtype
+        array, inferred = move(data._data, backend), data.dtype
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
             data = [x.detach().cpu().numpy() if isinstance(x, Tensor) else x for x in data]
@@ -71,7 +71,7 @@ def from_numpy(array):
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     dtypes.from_numpy_dtype(array.dtype)
-    return Tensor._make(array, _device.backend("cpu"))
+    return Tensor._make(array, backend("cpu"))
 
 
 def _filled(fill, size, dtype, requires_grad, device):

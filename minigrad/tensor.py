@@ -3,9 +3,8 @@ import types
 
 import numpy as np
 
-from . import autograd, dtypes
-from . import device as _device
-from . import ops
+from . import autograd, dtypes, ops
+from .device import Device
 from .autograd import Version
 
 
@@ -170,11 +169,11 @@ class Tensor:
         for arg in args:
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, (str, _device.Device)):
+            elif isinstance(arg, (str, Device)):
                 device = arg
             else:
                 dtype = arg
-        result = self if device is None else ops.to_device(self, _device.Device(device))
+        result = self if device is None else ops.to_device(self, Device(device))
         return result if dtype is None else ops.cast(result, dtypes.to_dtype(dtype))
 
     def cpu(self):

@@ -3,7 +3,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .. import device as _device
+from ..device import Device, backend, move
 from .. import dtypes
 from ..tensor import Tensor
 
@@ -12,7 +12,7 @@ class Parameter(Tensor):
     """A tensor that a Module registers as a learnable parameter (requires grad by default)."""
 
     def __init__(self, data=None, requires_grad=True):
-        data = Tensor._make(np.zeros(0, np.float32), _device.backend("cpu")) if data is None else data
+        data = Tensor._make(np.zeros(0, np.float32), backend("cpu")) if data is None else data
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter expects a Tensor, got {type(data).__name__}")
         self._init(data._data, data._backend)  # shares storage, as torch's Parameter does
@@ -249,16 +249,16 @@ class Module:
     def to(self, *args, **kwargs):
         device, dtype = kwargs.get("device"), kwargs.get("dtype")
         for arg in args:
-            if isinstance(arg, (str, _device.Device)):
+            if isinstance(arg, (str, Device)):
                 device = arg
             else:
                 dtype = arg
-        target = None if device is None else _device.backend(device)
+        target = None if device is None else backend(device)
         dtype = None if dtype is None else dtypes.to_dtype(dtype)
 
         def convert(array, backend):
             if target is not None:
-                array, backend = _device.move(array, target), target
+                array, backend = move(array, target), target
             if dtype is not None and array.dtype.kind == "f":  # like torch: floats only
                 array = array.astype(dtype.np)
             return array, backend

@@ -59,6 +59,8 @@ def _reduce(losses, reduction, weight_sum):
     if reduction == "sum":
         return losses.sum()
     if reduction == "mean":
+        if weight_sum == 0:  # every target ignored: torch's loss is nan, its gradient zero
+            return losses.sum() + float("nan")
         return losses.sum() / weight_sum
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
@@ -66,8 +68,7 @@ def _reduce(losses, reduction, weight_sum):
 def _weight_sum(target, weight, ignore_index):
     """What torch's mean reduction divides by: the summed weights of the non-ignored targets."""
     valid = target._data != ignore_index
-    total = float(valid.sum() if weight is None else weight._data[target._data[valid]].sum())
-    return total if valid.any() else float("nan")
+    return float(valid.sum() if weight is None else weight._data[target._data[valid]].sum())
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):

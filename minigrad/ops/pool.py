@@ -71,7 +71,7 @@ def _window(name, input, kernel_size, stride, padding, dilation, ceil_mode):
         raise RuntimeError(f"{name}: kernel_size {kernel}, stride {stride} and dilation {dilation} "
                            f"must be positive and padding {padding} non-negative")
     for i in range(2):
-        if padding[i] * 2 > dilation[i] * (kernel[i] - 1) + 1:
+        if padding[i] > kernel[i] // 2:  # torch's rule, on the undilated kernel
             raise RuntimeError(f"{name}: pad should be at most half of effective kernel size, but "
                                f"got pad={padding}, kernel_size={kernel} and dilation={dilation}")
     check_window(name, tuple(input.shape), kernel, padding, dilation)

@@ -1,7 +1,7 @@
 """Ops that move elements around: reshape, permute, expand, repeat, cat, indexing, casts, matmul."""
 import numpy as np
 
-from .. import device as _device
+from ..device import backend, move
 from ..autograd import Function
 from ..dtypes import result_type
 from .dims import sum_to_shape
@@ -74,11 +74,11 @@ class Cast(Function):
 class ToDevice(Function):
     def forward(self, x, device):
         self.source = self.backend
-        self.backend = _device.backend(device)
-        return _device.move(x, self.backend)
+        self.backend = backend(device)
+        return move(x, self.backend)
 
     def backward(self, grad):
-        return _device.move(grad, self.source)
+        return move(grad, self.source)
 
 
 class Cat(Function):
