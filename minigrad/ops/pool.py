@@ -72,8 +72,9 @@ def _window(name, input, kernel_size, stride, padding, dilation, ceil_mode):
                            f"must be positive and padding {padding} non-negative")
     for i in range(2):
         if padding[i] > kernel[i] // 2:  # torch's rule, on the undilated kernel
-            raise RuntimeError(f"{name}: pad should be at most half of effective kernel size, but "
-                               f"got pad={padding}, kernel_size={kernel} and dilation={dilation}")
+            raise RuntimeError(f"{name}: pad should be smaller than or equal to half of kernel "
+                               f"size, but got pad={padding}, kernel_size={kernel} and "
+                               f"dilation={dilation}")
     check_window(name, tuple(input.shape), kernel, padding, dilation)
     out = [output_size(input.shape[2 + i], kernel[i], stride[i], padding[i], dilation[i],
                        ceil_mode) for i in range(2)]
