@@ -151,6 +151,12 @@ class Tensor:
             raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is ambiguous")
         return bool(self.item())
 
+    def __format__(self, spec):
+        """f"{loss:.3f}" formats a one-element tensor as its number, as in torch."""
+        if self._data.size == 1 and spec:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -316,7 +322,11 @@ class Tensor:
     # ----- printing ---------------------------------------------------------------------------
     def __repr__(self):
         data = self._data if self.device.type == "cpu" else self._data.get()
-        body = np.array2string(data, separator=", ", precision=4, prefix="tensor(")
+        # like torch: four fixed decimals, unless every value is integral ("19., 25.")
+        fractional = data.dtype.kind == "f" and data.size and not np.all(
+            np.mod(data[np.isfinite(data)], 1) == 0)
+        body = np.array2string(data, separator=", ", precision=4, prefix="tensor(",
+                               floatmode="fixed" if fractional else "maxprec")
         extras = []
         if self._data.dtype not in (np.float32, np.int64, np.bool_) or self._data.size == 0:
             extras.append(f"dtype={self.dtype}")
