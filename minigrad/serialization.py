@@ -25,6 +25,8 @@ def _encode(obj, arrays):
         arrays.append(data)
         return {"tensor": len(arrays) - 1, "requires_grad": obj.requires_grad}
     if isinstance(obj, np.ndarray):
+        if obj.dtype.hasobject:  # np.savez would pickle it, and loading it would need pickle
+            raise TypeError("mg.save cannot store NumPy arrays of Python objects (dtype object)")
         arrays.append(obj)
         return {"array": len(arrays) - 1}
     if isinstance(obj, dict):
