@@ -4,3 +4,4 @@ from .layers import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BatchNorm1
                      BatchNorm2d, Conv2d, CrossEntropyLoss, Dropout, Flatten, LeakyReLU, Linear,
                      LogSoftmax, MaxPool2d, MSELoss, NLLLoss, ReLU, Sigmoid, Softmax, Tanh)
 from .module import Identity, Module, ModuleList, Parameter, Sequential  # noqa: F401
+from .blocks import DenseBlock, Inception, NiNBlock, Residual, TransitionBlock, VGGBlock  # noqa: F401

@@ -1,0 +1,148 @@
+"""Train d2l's ResNet-18 on Fashion-MNIST, written the way PyTorch code is.
+
+    python demos/resnet_fashion.py                    # native 28x28 inputs, small-input ResNet-18
+    python demos/resnet_fashion.py --resize 96        # d2l's setting: 96x96 inputs, d2l's stem
+    python demos/resnet_fashion.py --max-steps 30     # a quick smoke run: 30 batches per epoch
+    python demos/resnet_fashion.py --plot curves.png --checkpoint resnet.npz
+
+By default the images stay 28x28 and the network is ResNet-18 with a small-input stem: its first
+layer is a 3x3 convolution with stride 1 and no max pooling follows it (as CIFAR ResNets do), so the
+four stages see 28x28, 14x14, 7x7 and 4x4 feature maps. With ``--resize 96`` the images are resized
+(bilinearly) to 96x96, as d2l does, and the network is d2l's own ResNet-18 (7x7 stride-2 convolution
+and 3x3 stride-2 max pooling first). d2l trains with plain SGD, lr 0.05, batch 256, 10 epochs.
+
+The dataset comes from ``--data-dir`` or, without it, from the usual places (Debian's
+``dataset-fashion-mnist`` package puts it under /usr/share/datasets/fashion-mnist).
+"""
+import argparse
+import time
+
+import numpy as np
+
+import minigrad as torch
+import minigrad.models
+from minigrad import nn
+from minigrad.data import DataLoader, Dataset
+from minigrad.data.datasets import FashionMNIST
+
+
+def _bilinear_matrix(size_in, size_out):
+    """The (size_out, size_in) matrix of bilinear interpolation (align_corners=False, as
+    torchvision's Resize does when upsampling)."""
+    scale = size_in / size_out
+    src = np.clip((np.arange(size_out) + 0.5) * scale - 0.5, 0, size_in - 1)
+    low = np.floor(src).astype(np.int64)
+    high = np.minimum(low + 1, size_in - 1)
+    frac = (src - low).astype(np.float32)
+    matrix = np.zeros((size_out, size_in), np.float32)
+    matrix[np.arange(size_out), low] += 1 - frac
+    matrix[np.arange(size_out), high] += frac
+    return matrix
+
+
+class Resized(Dataset):
+    """A view of an image dataset with every image resized to ``size`` x ``size`` (bilinear); keeps
+    the batch fast path (``get_batch``) of the dataset beneath."""
+
+    def __init__(self, dataset, size):
+        self.dataset, self.size = dataset, size
+        h, w = dataset[0][0].shape[-2:]
+        self.rows, self.cols = _bilinear_matrix(h, size), _bilinear_matrix(w, size)
+
+    def _resize(self, images):
+        array = images.numpy()
+        return torch.from_numpy(np.ascontiguousarray(self.rows @ array @ self.cols.T))
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        image, label = self.dataset[index]
+        return self._resize(image), label
+
+    def get_batch(self, indices):
+        inner = getattr(self.dataset, "get_batch", None)
+        batch = inner(indices) if inner is not None else None
+        if batch is None:
+            return None
+        images, labels = batch
+        return [self._resize(images), labels]
+
+
+class Limited:
+    """The first ``steps`` batches of a loader (all when ``steps`` is None): for smoke runs."""
+
+    def __init__(self, loader, steps):
+        self.loader, self.steps = loader, steps
+
+    def __len__(self):
+        n = len(self.loader)
+        return n if self.steps is None else min(n, self.steps)
+
+    def __iter__(self):
+        for i, batch in enumerate(self.loader):
+            if i >= len(self):
+                break
+            yield batch
+
+
+def parse_args(description, lr, batch_size, epochs=10):
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--lr", type=float, default=lr)
+    parser.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (d2l: 0)")
+    parser.add_argument("--resize", type=int, default=None, metavar="SIZE",
+                        help="resize the images to SIZE x SIZE and use d2l's stem (d2l: 96)")
+    parser.add_argument("--data-dir", default=None, help="folder with the Fashion-MNIST IDX files")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="train (and test) on at most this many batches per epoch")
+    parser.add_argument("--summary", action="store_true", help="print the layer table first")
+    parser.add_argument("--checkpoint", default=None, help="save model + optimizer every epoch")
+    parser.add_argument("--plot", default=None, help="draw the loss/accuracy curves to this PNG")
+    return parser.parse_args()
+
+
+def run(net, args):
+    """Load Fashion-MNIST (resized when asked), train `net` with SGD and report."""
+    train_set = FashionMNIST(args.data_dir, train=True)
+    test_set = FashionMNIST(args.data_dir, train=False)
+    size = 28
+    if args.resize:
+        size = args.resize
+        train_set, test_set = Resized(train_set, size), Resized(test_set, size)
+    train_loader = Limited(DataLoader(train_set, batch_size=args.batch_size, shuffle=True),
+                           args.max_steps)
+    test_loader = Limited(DataLoader(test_set, batch_size=args.batch_size), args.max_steps)
+    print(f"Fashion-MNIST: {len(train_set)} training and {len(test_set)} test images, "
+          f"{size}x{size}; {minigrad.models.count_parameters(net):,} parameters")
+    if args.summary:
+        minigrad.models.summary(net, (1, 1, size, size))
+    optimizer = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=args.momentum)
+    start = time.perf_counter()
+    history = torch.train.fit(net, train_loader, test_loader, args.epochs, optimizer,
+                              nn.CrossEntropyLoss(), device=args.device,
+                              checkpoint=args.checkpoint)
+    print(f"test accuracy {history[-1]['test_acc']:.4f} after {args.epochs} epochs "
+          f"({time.perf_counter() - start:.1f} s, last epoch {history[-1]['images_per_s']:.1f} "
+          "training images/s)")
+    if args.plot:
+        try:
+            history.plot(args.plot)
+            print(f"curves written to {args.plot}")
+        except ImportError as error:  # matplotlib is the optional `plot` extra
+            print(f"no plot: {error}")
+    return history
+
+
+def main():
+    args = parse_args(__doc__.splitlines()[0], lr=0.05, batch_size=256)
+    torch.manual_seed(args.seed)
+    net = minigrad.models.resnet18(in_channels=1, num_classes=10, small_input=not args.resize)
+    run(net, args)
+
+
+if __name__ == "__main__":
+    main()
