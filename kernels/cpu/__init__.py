@@ -1,0 +1,48 @@
+"""Numba CPU kernels: NumPy arrays in, NumPy arrays out (float32 or float64; result dtype = input's).
+
+This module is the CPU kernel table: the device layer looks kernels up here by name.
+"""
+import os
+
+# Numba's OpenMP workers and OpenBLAS's workers take turns on the same cores (im2col, then GEMM,
+# then a layout kernel). By default OpenMP workers spin for a while after each parallel region,
+# stealing the core that the next BLAS call (or the data loader) needs; measured on 2 cores under
+# load, a LeNet conv layer's forward+backward burnt 4-8x more CPU time and ran 3-5x slower than with
+# passive waiting. The variable is read when Numba first loads its OpenMP layer; a value the user
+# set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .conv import (
+    conv2d_backward_bias,
+    conv2d_backward_input,
+    conv2d_backward_weight,
+    conv2d_forward,
+)
+from .fused import batch_norm_backward, batch_norm_forward
+from .pool import (
+    adaptive_avg_pool2d_backward,
+    adaptive_avg_pool2d_forward,
+    adaptive_max_pool2d_backward,
+    adaptive_max_pool2d_forward,
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
+
+__all__ = [
+    "conv2d_forward",
+    "conv2d_backward_input",
+    "conv2d_backward_weight",
+    "conv2d_backward_bias",
+    "max_pool2d_forward",
+    "max_pool2d_backward",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward",
+    "adaptive_avg_pool2d_forward",
+    "adaptive_avg_pool2d_backward",
+    "adaptive_max_pool2d_forward",
+    "adaptive_max_pool2d_backward",
+    "batch_norm_forward",
+    "batch_norm_backward",
+]

@@ -1,0 +1,273 @@
+"""The Numba CPU kernels against torch.nn.functional + torch.autograd, on random shapes and values."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minigrad.kernels import cpu as K
+from minigrad.kernels.cpu.pool import pool2d_output_size
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+DTYPES = [np.float32, np.float64]
+EXAMPLES = settings(max_examples=40, deadline=None)
+
+
+def assert_close(actual, expected, dtype):
+    expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else expected
+    assert actual.dtype == dtype
+    assert actual.shape == expected.shape
+    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol * scale)
+
+
+def random_array(rng, shape, dtype):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def torch_leaf(array):
+    return torch.from_numpy(array.copy()).requires_grad_()
+
+
+def pair(draw, strategy):
+    return draw(strategy), draw(strategy)
+
+
+@st.composite
+def conv_cases(draw):
+    groups = draw(st.integers(1, 3))
+    c_in = groups * draw(st.integers(1, 3))
+    c_out = groups * draw(st.integers(1, 3))
+    kernel = pair(draw, st.integers(1, 4))
+    stride = pair(draw, st.integers(1, 3))
+    dilation = pair(draw, st.integers(1, 2))
+    padding = pair(draw, st.integers(0, 2))
+    # The padded input must hold at least one dilated kernel.
+    size = tuple(max(1, dilation[i] * (kernel[i] - 1) + 1 - 2 * padding[i]) + draw(st.integers(0, 6))
+                 for i in range(2))
+    return dict(n=draw(st.integers(1, 3)), c_in=c_in, c_out=c_out, size=size, kernel=kernel,
+                stride=stride, padding=padding, dilation=dilation, groups=groups,
+                bias=draw(st.booleans()), seed=draw(st.integers(0, 2**31)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@EXAMPLES
+@given(case=conv_cases())
+def test_conv2d_matches_torch(case, dtype):
+    rng = np.random.default_rng(case["seed"])
+    kh, kw = case["kernel"]
+    x = random_array(rng, (case["n"], case["c_in"]) + case["size"], dtype)
+    w = random_array(rng, (case["c_out"], case["c_in"] // case["groups"], kh, kw), dtype)
+    b = random_array(rng, (case["c_out"],), dtype) if case["bias"] else None
+    geometry = (case["stride"], case["padding"], case["dilation"], case["groups"])
+
+    xt, wt = torch_leaf(x), torch_leaf(w)
+    bt = torch_leaf(b) if b is not None else None
+    yt = F.conv2d(xt, wt, bt, *geometry)
+    grad_y = random_array(rng, tuple(yt.shape), dtype)
+    yt.backward(torch.from_numpy(grad_y))
+
+    assert_close(K.conv2d_forward(x, w, b, *geometry), yt, dtype)
+    assert_close(K.conv2d_backward_input(grad_y, w, x.shape, *geometry), xt.grad, dtype)
+    assert_close(K.conv2d_backward_weight(grad_y, x, w.shape, *geometry), wt.grad, dtype)
+    if b is not None:
+        assert_close(K.conv2d_backward_bias(grad_y), bt.grad, dtype)
+
+
+def test_conv2d_results_survive_later_calls():
+    # The kernels reuse scratch buffers between calls; what they return must not live in them.
+    rng = np.random.default_rng(0)
+    x, w = random_array(rng, (2, 3, 6, 6), np.float32), random_array(rng, (4, 3, 3, 3), np.float32)
+    geometry = ((1, 1), (1, 1), (1, 1), 1)
+    y = K.conv2d_forward(x, w, None, *geometry)
+    grad_x = K.conv2d_backward_input(y, w, x.shape, *geometry)
+    grad_w = K.conv2d_backward_weight(y, x, w.shape, *geometry)
+    kept = [a.copy() for a in (y, grad_x, grad_w)]
+    K.conv2d_forward(2 * x, w, None, *geometry)
+    K.conv2d_backward_input(2 * y, w, x.shape, *geometry)
+    K.conv2d_backward_weight(2 * y, x, w.shape, *geometry)
+    for before, after in zip(kept, (y, grad_x, grad_w)):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_conv2d_output_shape_d2l():
+    # d2l 7.3: kernel (3, 5), padding (0, 1), stride (3, 4) on 8 x 8 gives 2 x 2.
+    x = np.zeros((1, 1, 8, 8), np.float32)
+    w = np.zeros((1, 1, 3, 5), np.float32)
+    assert K.conv2d_forward(x, w, None, (3, 4), (0, 1), (1, 1), 1).shape == (1, 1, 2, 2)
+
+
+@st.composite
+def pool_cases(draw, with_dilation):
+    kernel = pair(draw, st.integers(1, 4))
+    stride = pair(draw, st.integers(1, 3))
+    # torch requires padding <= kernel // 2.
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    dilation = pair(draw, st.integers(1, 2)) if with_dilation else (1, 1)
+    size = tuple(max(1, dilation[i] * (kernel[i] - 1) + 1 - 2 * padding[i]) + draw(st.integers(0, 6))
+                 for i in range(2))
+    return dict(n=draw(st.integers(1, 3)), c=draw(st.integers(1, 3)), size=size, kernel=kernel,
+                stride=stride, padding=padding, dilation=dilation, ceil_mode=draw(st.booleans()),
+                seed=draw(st.integers(0, 2**31)))
+
+
+def pool_input(case, dtype):
+    rng = np.random.default_rng(case["seed"])
+    return rng, random_array(rng, (case["n"], case["c"]) + case["size"], dtype)
+
+
+def every_window_reads_input(case):
+    """A dilated window can fall entirely on padding; torch then routes the gradient out of the
+    plane (into the neighbouring plane or past the tensor), so such cases are tested separately."""
+    for axis in range(2):
+        size, kernel, stride = case["size"][axis], case["kernel"][axis], case["stride"][axis]
+        padding, dilation = case["padding"][axis], case["dilation"][axis]
+        out = pool2d_output_size(size, kernel, stride, padding, dilation, case["ceil_mode"])
+        for o in range(out):
+            taps = (o * stride - padding + k * dilation for k in range(kernel))
+            if not any(0 <= tap < size for tap in taps):
+                return False
+    return True
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@EXAMPLES
+@given(case=pool_cases(with_dilation=True).filter(every_window_reads_input))
+def test_max_pool2d_matches_torch(case, dtype):
+    rng, x = pool_input(case, dtype)
+    geometry = (case["kernel"], case["stride"], case["padding"], case["dilation"], case["ceil_mode"])
+    xt = torch_leaf(x)
+    yt = F.max_pool2d(xt, *geometry)
+    grad_y = random_array(rng, tuple(yt.shape), dtype)
+    yt.backward(torch.from_numpy(grad_y))
+
+    y, argmax = K.max_pool2d_forward(x, *geometry)
+    assert_close(y, yt, dtype)
+    assert_close(K.max_pool2d_backward(grad_y, argmax, x.shape, *geometry), xt.grad, dtype)
+
+
+def test_max_pool2d_d2l_example():
+    # d2l 7.5: kernel 3, padding 1, stride (2, 1).
+    x = np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)
+    y, _ = K.max_pool2d_forward(x, (3, 3), (2, 1), (1, 1), (1, 1), False)
+    expected = [[[[5, 6, 7, 7], [13, 14, 15, 15]], [[21, 22, 23, 23], [29, 30, 31, 31]]]]
+    np.testing.assert_array_equal(y, np.array(expected, np.float32))
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_max_pool2d_nan_wins_its_window_like_torch(adaptive):
+    x = np.arange(2 * 5 * 5, dtype=np.float32).reshape(1, 2, 5, 5)
+    x[0, 0, 1, 1] = x[0, 1, 3, 2] = x[0, 1, 3, 4] = np.nan
+    xt = torch_leaf(x)
+    if adaptive:
+        yt = F.adaptive_max_pool2d(xt, (2, 3))
+        y, argmax = K.adaptive_max_pool2d_forward(x, (2, 3))
+    else:
+        geometry = ((3, 3), (2, 2), (1, 1), (1, 1), True)
+        yt = F.max_pool2d(xt, *geometry)
+        y, argmax = K.max_pool2d_forward(x, *geometry)
+    yt.backward(torch.ones_like(yt))
+    np.testing.assert_array_equal(y, yt.detach().numpy())
+    grad_x = (K.adaptive_max_pool2d_backward(np.ones_like(y), argmax, x.shape) if adaptive else
+              K.max_pool2d_backward(np.ones_like(y), argmax, x.shape, *geometry))
+    np.testing.assert_array_equal(grad_x, xt.grad.numpy())
+
+
+def test_max_pool2d_dilated_window_that_misses_the_input():
+    # Kernel 2 with dilation 2 and padding 1 on a 1 x 1 input reads only padding: the output is -inf
+    # (as in torch) and the gradient is dropped (torch writes it past the plane).
+    x = np.ones((1, 1, 1, 1), np.float32)
+    geometry = ((2, 2), (1, 1), (1, 1), (2, 2), False)
+    y, argmax = K.max_pool2d_forward(x, *geometry)
+    assert y.shape == (1, 1, 1, 1) and y[0, 0, 0, 0] == -np.inf
+    grad_x = K.max_pool2d_backward(np.ones_like(y), argmax, x.shape, *geometry)
+    np.testing.assert_array_equal(grad_x, np.zeros_like(x))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@EXAMPLES
+@given(case=pool_cases(with_dilation=False), count_include_pad=st.booleans(),
+       divisor_override=st.one_of(st.none(), st.integers(1, 5)))
+def test_avg_pool2d_matches_torch(case, count_include_pad, divisor_override, dtype):
+    rng, x = pool_input(case, dtype)
+    geometry = (case["kernel"], case["stride"], case["padding"], case["ceil_mode"], count_include_pad,
+                divisor_override)
+    xt = torch_leaf(x)
+    yt = F.avg_pool2d(xt, *geometry)
+    grad_y = random_array(rng, tuple(yt.shape), dtype)
+    yt.backward(torch.from_numpy(grad_y))
+
+    assert_close(K.avg_pool2d_forward(x, *geometry), yt, dtype)
+    assert_close(K.avg_pool2d_backward(grad_y, x.shape, *geometry), xt.grad, dtype)
+
+
+@st.composite
+def adaptive_cases(draw):
+    size = pair(draw, st.integers(1, 9))
+    # Output larger than the input is allowed: windows then repeat input elements.
+    output_size = pair(draw, st.integers(1, 10))
+    return dict(n=draw(st.integers(1, 3)), c=draw(st.integers(1, 3)), size=size,
+                output_size=output_size, seed=draw(st.integers(0, 2**31)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@EXAMPLES
+@given(case=adaptive_cases())
+def test_adaptive_avg_pool2d_matches_torch(case, dtype):
+    rng, x = pool_input(case, dtype)
+    xt = torch_leaf(x)
+    yt = F.adaptive_avg_pool2d(xt, case["output_size"])
+    grad_y = random_array(rng, tuple(yt.shape), dtype)
+    yt.backward(torch.from_numpy(grad_y))
+
+    assert_close(K.adaptive_avg_pool2d_forward(x, case["output_size"]), yt, dtype)
+    assert_close(K.adaptive_avg_pool2d_backward(grad_y, x.shape), xt.grad, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@EXAMPLES
+@given(case=adaptive_cases())
+def test_adaptive_max_pool2d_matches_torch(case, dtype):
+    rng, x = pool_input(case, dtype)
+    xt = torch_leaf(x)
+    yt = F.adaptive_max_pool2d(xt, case["output_size"])
+    grad_y = random_array(rng, tuple(yt.shape), dtype)
+    yt.backward(torch.from_numpy(grad_y))
+
+    y, argmax = K.adaptive_max_pool2d_forward(x, case["output_size"])
+    assert_close(y, yt, dtype)
+    assert_close(K.adaptive_max_pool2d_backward(grad_y, argmax, x.shape), xt.grad, dtype)
+
+
+@st.composite
+def batch_norm_cases(draw):
+    shape = (draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 6)),
+             draw(st.integers(1, 6)))
+    # One value per channel has no variance; keep at least two.
+    if shape[0] * shape[2] * shape[3] < 2:
+        shape = (2,) + shape[1:]
+    return dict(shape=shape, offset=draw(st.floats(-3, 3)), seed=draw(st.integers(0, 2**31)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@EXAMPLES
+@given(case=batch_norm_cases())
+def test_batch_norm_matches_torch(case, dtype):
+    rng = np.random.default_rng(case["seed"])
+    x = random_array(rng, case["shape"], dtype) + dtype(case["offset"])
+    channels = case["shape"][1]
+    gamma, beta = random_array(rng, (channels,), dtype), random_array(rng, (channels,), dtype)
+    xt, gammat, betat = torch_leaf(x), torch_leaf(gamma), torch_leaf(beta)
+    yt = F.batch_norm(xt, None, None, gammat, betat, training=True, eps=1e-5)
+    grad_y = random_array(rng, case["shape"], dtype)
+    yt.backward(torch.from_numpy(grad_y))
+
+    y, mean, invstd = K.batch_norm_forward(x, gamma, beta, 1e-5)
+    assert_close(y, yt, dtype)
+    assert_close(mean, x.mean(axis=(0, 2, 3)), dtype)
+    grad_x, grad_gamma, grad_beta = K.batch_norm_backward(grad_y, x, gamma, mean, invstd)
+    assert_close(grad_x, xt.grad, dtype)
+    assert_close(grad_gamma, gammat.grad, dtype)
+    assert_close(grad_beta, betat.grad, dtype)
