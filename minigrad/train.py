@@ -71,13 +71,19 @@ class Trainer:
     """Trains `net` with `optimizer` on `loss(net(X), y)`; `fit` runs epochs and returns a History.
 
     `checkpoint` (a path) saves {"model", "optimizer", "epoch"} after every epoch (atomically).
+    `scheduler` is stepped after every epoch, or after every batch with scheduler_interval="batch"
+    (what OneCycleLR expects).
     """
 
     def __init__(self, net, optimizer, loss, device=None, checkpoint=None, progress=True,
-                 scheduler=None):
+                 scheduler=None, scheduler_interval="epoch"):
+        if scheduler_interval not in ("epoch", "batch"):
+            raise ValueError(f"scheduler_interval must be 'epoch' or 'batch', got "
+                             f"{scheduler_interval!r}")
         self.net, self.optimizer, self.loss = net, optimizer, loss
         self.device = None if device is None else Device(device)
-        self.checkpoint, self.progress, self.scheduler = checkpoint, progress, scheduler
+        self.checkpoint, self.progress = checkpoint, progress
+        self.scheduler, self.scheduler_interval = scheduler, scheduler_interval
         self.history = History()
         if self.device is not None and hasattr(net, "to"):
             net.to(self.device)
@@ -95,13 +101,15 @@ class Trainer:
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
+            if self.scheduler is not None and self.scheduler_interval == "batch":
+                self.scheduler.step()
             n = y.shape[0]
             loss_sum += loss.item() * n
             correct += _accuracy_count(output.detach(), y)
             seen += n
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}",
                             img_s=f"{seen / (time.perf_counter() - start):.0f}")
-        if self.scheduler is not None:
+        if self.scheduler is not None and self.scheduler_interval == "epoch":
             self.scheduler.step()
         seconds = time.perf_counter() - start
         return loss_sum / max(seen, 1), correct / max(seen, 1), seen / seconds, seconds
@@ -125,7 +133,8 @@ class Trainer:
 
 
 def fit(net, train_loader, test_loader, epochs, optimizer, loss, device=None, checkpoint=None,
-        progress=True, scheduler=None):
+        progress=True, scheduler=None, scheduler_interval="epoch"):
     """Train for `epochs` and return the History (see Trainer)."""
-    trainer = Trainer(net, optimizer, loss, device, checkpoint, progress, scheduler)
+    trainer = Trainer(net, optimizer, loss, device, checkpoint, progress, scheduler,
+                      scheduler_interval)
     return trainer.fit(train_loader, test_loader, epochs)
