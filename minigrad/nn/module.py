@@ -293,26 +293,15 @@ class Module:
                       | set(self._modules))
 
 
-class Sequential(Module):
-    """Modules applied in order; indexable (ints and slices), iterable, appendable."""
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: an ordered list of modules, indexable and iterable."""
 
-    def __init__(self, *modules):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
-            for name, module in modules[0].items():
-                self.add_module(name, module)
-        else:
-            for index, module in enumerate(modules):
-                self.add_module(str(index), module)
-
-    def forward(self, input):
-        for module in self._modules.values():
-            input = module(input)
-        return input
+    def _slice(self, index):
+        raise NotImplementedError
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[index]))
+            return self._slice(index)
         return list(self._modules.values())[_checked_index(index, len(self))]
 
     def __setitem__(self, index, module):
@@ -340,35 +329,36 @@ class Sequential(Module):
         return self
 
 
-class ModuleList(Module):
+class Sequential(_ModuleSequence):
+    """Modules applied in order; indexable (ints and slices), iterable, appendable."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            for index, module in enumerate(modules):
+                self.add_module(str(index), module)
+
+    def _slice(self, index):
+        return Sequential(OrderedDict(list(self._modules.items())[index]))
+
+    def forward(self, input):
+        for module in self._modules.values():
+            input = module(input)
+        return input
+
+
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters the owner registers."""
 
     def __init__(self, modules=None):
         super().__init__()
         self.extend(modules or [])
 
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return ModuleList(list(self._modules.values())[index])
-        return list(self._modules.values())[_checked_index(index, len(self))]
-
-    def __setitem__(self, index, module):
-        self.add_module(str(_checked_index(index, len(self))), module)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for module in modules:
-            self.append(module)
-        return self
+    def _slice(self, index):
+        return ModuleList(list(self._modules.values())[index])
 
     def insert(self, index, module):
         modules = list(self._modules.values())
