@@ -76,6 +76,37 @@ def test_conv2d_matches_torch(case, dtype):
         assert_close(K.conv2d_backward_bias(grad_y), bt.grad, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("direct", [True, False])
+@settings(max_examples=25, deadline=None)
+@given(case=conv_cases(), n=st.integers(1, 9))
+def test_conv2d_both_algorithms_match_torch(case, dtype, direct, n):
+    # Stride-1 ungrouped layers run the direct loops when thin, im2col + GEMM otherwise: force each,
+    # and use batches of up to 9 so that the samples split unevenly across threads and GEMM chunks.
+    from minigrad.kernels.cpu import conv as conv_module
+    case = dict(case, n=n, stride=(1, 1), groups=1,
+                c_in=case["c_in"] // case["groups"], c_out=case["c_out"] // case["groups"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PRODUCT", 10**9 if direct else 0)
+        test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
+
+
+def test_conv2d_chunked_gemm_matches_torch():
+    # ResNet-like small planes: conv_per_sample packs several samples into one GEMM.
+    rng = np.random.default_rng(1)
+    x = random_array(rng, (7, 24, 4, 4), np.float32)
+    w = random_array(rng, (40, 24, 3, 3), np.float32)
+    b = random_array(rng, (40,), np.float32)
+    for geometry in (((1, 1), (1, 1), (1, 1), 1), ((2, 2), (1, 1), (1, 1), 1)):
+        xt, wt, bt = torch_leaf(x), torch_leaf(w), torch_leaf(b)
+        yt = F.conv2d(xt, wt, bt, *geometry)
+        grad_y = random_array(rng, tuple(yt.shape), np.float32)
+        yt.backward(torch.from_numpy(grad_y))
+        assert_close(K.conv2d_forward(x, w, b, *geometry), yt, np.float32)
+        assert_close(K.conv2d_backward_input(grad_y, w, x.shape, *geometry), xt.grad, np.float32)
+        assert_close(K.conv2d_backward_weight(grad_y, x, w.shape, *geometry), wt.grad, np.float32)
+
+
 def test_conv2d_results_survive_later_calls():
     # The kernels reuse scratch buffers between calls; what they return must not live in them.
     rng = np.random.default_rng(0)

@@ -1,75 +1,45 @@
-"""2-D convolution on the CPU: im2col (Numba, parallel) + one large BLAS GEMM over the whole batch.
+"""2-D convolution on the CPU, one of two algorithms per layer (chosen in _use_direct):
 
-Direct loops were measured too (1 thread, float32): they lose on every benchmarked layer, LeNet's
-thin ones included (conv 1->6 k5 on 28x28 at batch 256: 41 ms direct, 15 ms im2col + GEMM; conv 6->16
-k5 on 14x14: 200 ms against 20 ms), because their short rows do not vectorise the way BLAS does.
+  direct (conv_direct.py)        groups 1, stride 1, C_in * C_out <= DIRECT_MAX_CHANNEL_PRODUCT:
+                                 vectorised loops over a zero-padded "wide" plane, no im2col.
+  per-sample im2col + GEMM       everything else (ResNet's layers, strided, grouped):
+  (conv_per_sample.py)           a cache-sized im2col per sample (or per few samples) and a
+                                 single-threaded OpenBLAS GEMM, samples split across threads.
 
-Layout conventions (all C-contiguous):
-  x       (N, C_in, H, W)
-  w       (C_out, C_in // groups, KH, KW)
-  y       (N, C_out, OH, OW)
-  columns (C_in * KH * KW, N * OH * OW): row (c, kh, kw), column (n, oh, ow). Because the row index
-          is channel-major, the rows of group g are one contiguous block, so the matrix reshapes for
-          free to (groups, C_in/groups * KH * KW, N * OH * OW) for a GEMM batched over groups.
+Measured, float32, 2 threads, forward + both backwards (ms; the machine was shared, so +-15%):
 
-Numba kernels and BLAS calls run one after the other, never nested, so Numba's threads and
-OpenBLAS's threads take turns on the cores instead of competing (and Numba's OpenMP workers wait
-passively between regions, see __init__.py). Scratch buffers are per Python thread, so calls
-from different threads at once are safe.
+  layer                              direct   per-sample   whole-batch im2col + GEMM (the old path)
+  LeNet conv 1->6 k5 p2 28x28 b256     4.5       33            27 (OpenBLAS at 2 threads: 7-8)
+  LeNet conv 6->16 k5 14x14 b256      12         29            26 (OpenBLAS at 2 threads: 12)
+  ResNet conv3x3 64->64 32x32 b32      -         69-76         103-114
+  ResNet conv3x3 256->256 8x8 b32      -         68-74         86-92
+  ResNet conv1x1 64->128 s2 32x32      -         11.5-12       10.3-12.6
 
-Inner loops run over slices from index 0: Numba then knows the index is not negative, drops its
-wraparound check, and LLVM vectorises the loop.
+The whole-batch path built a (C_in * KH * KW, N * OH * OW) column matrix (75 MB for ResNet's
+64-channel 32x32 layer at batch 32): DRAM-bound, and it was dropped.
+
+Layout conventions (all C-contiguous): x (N, C_in, H, W), w (C_out, C_in // groups, KH, KW),
+y (N, C_out, OH, OW).
 """
 import threading
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
+
+from . import conv_per_sample
+from .conv_direct import WEIGHT_CHUNKS, direct_backward_input, direct_backward_weight, direct_forward
+
+DIRECT_MAX_CHANNEL_PRODUCT = 1024
 
 
 def conv2d_output_size(size, kernel, stride, padding, dilation):
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-@njit(inline="always")
-def _valid_range(out_size, in_size, stride, offset):
-    """Output positions o in [lo, hi) whose input position o * stride + offset lies in [0, in_size)."""
-    lo = 0
-    if offset < 0:
-        lo = (-offset + stride - 1) // stride
-    hi = (in_size - 1 - offset) // stride + 1
-    if hi > out_size:
-        hi = out_size
-    if hi < lo:
-        hi = lo
-    return lo, hi
-
-
-@njit(inline="always")
-def _gather_row(dst, src, count, stride):
-    """dst[i] = src[i * stride] for i < count."""
-    if stride == 1:
-        for i in range(count):
-            dst[i] = src[i]
-    else:
-        for i in range(count):
-            dst[i] = src[i * stride]
-
-
-@njit(inline="always")
-def _scatter_add_row(dst, src, count, stride):
-    """dst[i * stride] += src[i] for i < count."""
-    if stride == 1:
-        for i in range(count):
-            dst[i] += src[i]
-    else:
-        for i in range(count):
-            dst[i * stride] += src[i]
-
-
 # ---------------------------------------------------------------------------------------------
-# Reused scratch buffers. The column matrices reach tens of MB; a fresh allocation that large is
-# mmap-ed and page-faulted on every call, which costs more than building the matrix. One buffer
-# per role and dtype, per Python thread, is reused instead; it never escapes a public kernel.
+# Reused scratch buffers (column matrices, GEMM blocks). A fresh allocation of MBs is mmap-ed and
+# page-faulted on every call. One buffer per role and dtype, per Python thread (conv_per_sample's
+# worker threads each get their own), is reused instead; it never escapes a public kernel.
 # ---------------------------------------------------------------------------------------------
 
 _scratch_buffers = threading.local()
@@ -83,93 +53,6 @@ def _scratch(role, shape, dtype):
         buffer = np.empty(size, dtype)
         _scratch_buffers.__dict__[key] = buffer
     return buffer[:size].reshape(shape)
-
-
-# ---------------------------------------------------------------------------------------------
-# im2col / col2im and layout changes around the GEMM
-# ---------------------------------------------------------------------------------------------
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _im2col(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, columns):
-    N, C, H, W = x.shape
-    P = OH * OW
-    zero = x.dtype.type(0)
-    # One iteration fills one contiguous (OH * OW) stretch of one row: it owns what it writes.
-    for task in prange(C * KH * KW * N):
-        row = task // N
-        n = task - row * N
-        c = row // (KH * KW)
-        kh = (row // KW) % KH
-        kw = row % KW
-        row_offset = kh * dh - ph
-        col_offset = kw * dw - pw
-        oh_lo, oh_hi = _valid_range(OH, H, sh, row_offset)
-        ow_lo, ow_hi = _valid_range(OW, W, sw, col_offset)
-        dst = columns[row, n * P:(n + 1) * P]
-        # Zero what falls on padding, then copy the valid rectangle row by row without branches.
-        dst[:oh_lo * OW] = zero
-        dst[oh_hi * OW:] = zero
-        if ow_lo > 0 or ow_hi < OW:
-            for oh in range(oh_lo, oh_hi):
-                dst[oh * OW:oh * OW + ow_lo] = zero
-                dst[oh * OW + ow_hi:(oh + 1) * OW] = zero
-        for oh in range(oh_lo, oh_hi):
-            _gather_row(dst[oh * OW + ow_lo:], x[n, c, oh * sh + row_offset, ow_lo * sw + col_offset:],
-                        ow_hi - ow_lo, sw)
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _col2im(columns, N, C, H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
-    P = OH * OW
-    grad_x = np.empty((N, C, H, W), dtype=columns.dtype)
-    # One iteration owns one input plane and gathers every column entry that was read from it
-    # (zeroing the plane itself: in cache, in parallel, and no separate pass).
-    for plane in prange(N * C):
-        n = plane // C
-        c = plane - n * C
-        grad_x[n, c, :, :] = columns.dtype.type(0)
-        for kh in range(KH):
-            oh_lo, oh_hi = _valid_range(OH, H, sh, kh * dh - ph)
-            for kw in range(KW):
-                row = (c * KH + kh) * KW + kw
-                col_offset = kw * dw - pw
-                ow_lo, ow_hi = _valid_range(OW, W, sw, col_offset)
-                for oh in range(oh_lo, oh_hi):
-                    ih = oh * sh - ph + kh * dh
-                    _scatter_add_row(grad_x[n, c, ih, ow_lo * sw + col_offset:],
-                                     columns[row, n * P + oh * OW + ow_lo:], ow_hi - ow_lo, sw)
-    return grad_x
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _channels_first_to_batch_first(matrix, N, bias):
-    """(C_out, N * P) GEMM result -> (N, C_out, P), adding the bias on the way."""
-    C_out = matrix.shape[0]
-    P = matrix.shape[1] // N
-    out = np.empty((N, C_out, P), dtype=matrix.dtype)
-    for task in prange(N * C_out):
-        n = task // C_out
-        co = task - n * C_out
-        src = matrix[co, n * P:(n + 1) * P]
-        dst = out[n, co]
-        b = bias[co]
-        for p in range(P):
-            dst[p] = src[p] + b
-    return out
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _batch_first_to_channels_first(grad_y, out):
-    """(N, C_out, OH, OW) -> (C_out, N * OH * OW), the GEMM operand layout of the backward passes."""
-    N, C_out, OH, OW = grad_y.shape
-    P = OH * OW
-    for task in prange(C_out * N):
-        co = task // N
-        n = task - co * N
-        src = grad_y[n, co].reshape(P)
-        dst = out[co, n * P:(n + 1) * P]
-        for p in range(P):
-            dst[p] = src[p]
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -189,22 +72,11 @@ def _bias_grad(grad_y):
     return grad_b
 
 
-# ---------------------------------------------------------------------------------------------
-# The public kernels
-# ---------------------------------------------------------------------------------------------
-
-def _im2col_scratch(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
-    N, C = x.shape[:2]
-    columns = _scratch("columns", (C * KH * KW, N * OH * OW), x.dtype)
-    _im2col(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, columns)
-    return columns
-
-
-def _grad_matrix_scratch(grad_y):
-    N, C_out, OH, OW = grad_y.shape
-    grad_matrix = _scratch("product", (C_out, N * OH * OW), grad_y.dtype)
-    _batch_first_to_channels_first(grad_y, grad_matrix)
-    return grad_matrix
+def _use_direct(c_in, c_out, stride, groups):
+    """Direct loops for thin stride-1 layers (LeNet's), im2col + GEMM for the rest. The direct
+    loops do C_in * C_out * KH * KW short FMA loops per sample; at ResNet's 64 x 64 channels they
+    tie with im2col + GEMM at best, at LeNet's 6 x 16 they win 2-7x (table above)."""
+    return groups == 1 and stride == (1, 1) and c_in * c_out <= DIRECT_MAX_CHANNEL_PRODUCT
 
 
 def conv2d_forward(x, w, b, stride, padding, dilation, groups):
@@ -216,44 +88,34 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     OH = conv2d_output_size(H, KH, sh, ph, dh)
     OW = conv2d_output_size(W, KW, sw, pw, dw)
     bias = np.zeros(C_out, x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)
-    columns = _im2col_scratch(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
-    rows, out_per_group = C_group * KH * KW, C_out // groups
-    product = _scratch("product", (groups, out_per_group, N * OH * OW), x.dtype)
-    np.matmul(w.reshape(groups, out_per_group, rows), columns.reshape(groups, rows, N * OH * OW),
-              out=product)
-    y = _channels_first_to_batch_first(product.reshape(C_out, N * OH * OW), N, bias)
-    return y.reshape(N, C_out, OH, OW)
+    if _use_direct(C_in, C_out, stride, groups):
+        return direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW)
+    return conv_per_sample.forward(x, w, bias, stride, padding, dilation, groups, OH, OW, _scratch)
 
 
 def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation, groups):
     grad_y = np.ascontiguousarray(grad_y)
     w = np.ascontiguousarray(w, dtype=grad_y.dtype)
-    N, C_out, OH, OW = grad_y.shape
-    _, C_group, KH, KW = w.shape
+    C_out = grad_y.shape[1]
     _, C_in, H, W = x_shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    grad_matrix = _grad_matrix_scratch(grad_y)
-    rows, out_per_group = C_group * KH * KW, C_out // groups
-    grad_columns = _scratch("columns", (groups, rows, N * OH * OW), grad_y.dtype)
-    # A contiguous copy of the (small) transposed weights makes a faster GEMM than a transposed view.
-    w_t = np.ascontiguousarray(w.reshape(groups, out_per_group, rows).transpose(0, 2, 1))
-    np.matmul(w_t, grad_matrix.reshape(groups, out_per_group, N * OH * OW), out=grad_columns)
-    return _col2im(grad_columns.reshape(C_in * KH * KW, N * OH * OW),
-                   N, C_in, H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
+    (ph, pw), (dh, dw) = padding, dilation
+    if _use_direct(C_in, C_out, stride, groups):
+        return direct_backward_input(grad_y, w, H, W, ph, pw, dh, dw)
+    return conv_per_sample.backward_input(grad_y, w, x_shape, stride, padding, dilation, groups,
+                                          _scratch)
 
 
 def conv2d_backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups):
     grad_y = np.ascontiguousarray(grad_y)
     x = np.ascontiguousarray(x, dtype=grad_y.dtype)
-    N, C_out, OH, OW = grad_y.shape
-    _, C_group, KH, KW = w_shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    columns = _im2col_scratch(x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
-    grad_matrix = _grad_matrix_scratch(grad_y)
-    rows, out_per_group = C_group * KH * KW, C_out // groups
-    grad_w = np.matmul(grad_matrix.reshape(groups, out_per_group, N * OH * OW),
-                       columns.reshape(groups, rows, N * OH * OW).transpose(0, 2, 1))
-    return grad_w.reshape(C_out, C_group, KH, KW)
+    N, C_out = grad_y.shape[:2]
+    _, _, KH, KW = w_shape
+    (ph, pw), (dh, dw) = padding, dilation
+    if _use_direct(x.shape[1], C_out, stride, groups):
+        chunks = min(N, max(WEIGHT_CHUNKS, get_num_threads()))
+        return direct_backward_weight(grad_y, x, KH, KW, ph, pw, dh, dw, chunks)
+    return conv_per_sample.backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups,
+                                           _scratch)
 
 
 def conv2d_backward_bias(grad_y):

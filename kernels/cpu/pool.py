@@ -90,6 +90,42 @@ def _max_pool_forward(x, h_start, h_lo, h_hi, dh, w_start, w_lo, w_hi, dw):
     return y, argmax
 
 
+@njit(parallel=True, fastmath=FINITE_FREE_FASTMATH, cache=True)
+def _max_pool_2x2_forward(x, OH, OW):
+    """kernel 2, stride 2, no padding or dilation (LeNet's, and most CNNs'): the generic kernel's
+    per-window bounds lookups and loops unrolled away; the same scan order and NaN rule."""
+    N, C, H, W = x.shape
+    y = np.empty((N, C, OH, OW), dtype=x.dtype)
+    argmax = np.empty((N, C, OH, OW), dtype=np.int32)
+    for plane in prange(N * C):
+        n = plane // C
+        c = plane - n * C
+        src = x[n, c].reshape(H * W)
+        y_plane = y[n, c].reshape(OH * OW)
+        argmax_plane = argmax[n, c].reshape(OH * OW)
+        for oh in range(OH):
+            top = 2 * oh * W
+            for ow in range(OW):
+                index = top + 2 * ow
+                best = src[index]
+                best_index = index
+                value = src[index + 1]
+                if value > best or value != value:
+                    best = value
+                    best_index = index + 1
+                value = src[index + W]
+                if value > best or value != value:
+                    best = value
+                    best_index = index + W
+                value = src[index + W + 1]
+                if value > best or value != value:
+                    best = value
+                    best_index = index + W + 1
+                y_plane[oh * OW + ow] = best
+                argmax_plane[oh * OW + ow] = best_index
+    return y, argmax
+
+
 @njit(parallel=True, fastmath=True, cache=True)
 def _route_to_argmax(grad_y, argmax, H, W):
     N, C, OH, OW = grad_y.shape
@@ -114,6 +150,9 @@ def max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode):
     (KH, KW), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
     OH = pool2d_output_size(H, KH, sh, ph, dh, ceil_mode)
     OW = pool2d_output_size(W, KW, sw, pw, dw, ceil_mode)
+    if ((KH, KW), (sh, sw), (ph, pw), (dh, dw)) == ((2, 2), (2, 2), (0, 0), (1, 1)) \
+            and 2 * OH <= H and 2 * OW <= W:
+        return _max_pool_2x2_forward(x, OH, OW)
     return _max_pool_forward(x, *_max_taps(H, _strided_starts(OH, sh, ph), KH, dh), dh,
                              *_max_taps(W, _strided_starts(OW, sw, pw), KW, dw), dw)
 

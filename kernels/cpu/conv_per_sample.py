@@ -1,0 +1,214 @@
+"""im2col + GEMM one sample at a time, the samples split across threads (wide layers: ResNet's).
+
+A whole batch's column matrix is large (ResNet conv 64->64 3x3 on 32x32 at batch 32: 576 x 32768
+floats, 75 MB), so building it and reading it back in the GEMM goes to DRAM twice per pass. One
+sample's columns (2.4 MB there) stay in cache between the im2col and the GEMM that reads them, and
+the per-sample GEMM writes y[n] in its final (C_out, OH * OW) layout: no layout pass either.
+
+Each of T Python threads (T = Numba's thread count) takes a contiguous range of samples and runs
+serial Numba kernels (nogil) and single-threaded OpenBLAS GEMMs (see blas.py) on it, with its own
+scratch buffers; it owns the y[n] / grad_x[n] it writes, and sums the weight gradient of its
+samples into its own partial sum, added up at the end.
+"""
+import numpy as np
+from numba import get_num_threads, njit
+
+from .blas import run_split
+
+
+@njit(inline="always")
+def _valid_range(out_size, in_size, stride, offset):
+    lo = 0
+    if offset < 0:
+        lo = (-offset + stride - 1) // stride
+    hi = (in_size - 1 - offset) // stride + 1
+    if hi > out_size:
+        hi = out_size
+    if hi < lo:
+        hi = lo
+    return lo, hi
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def im2col_sample(x, n, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, columns):
+    """columns (C * KH * KW, OH * OW) of sample n: row (c, kh, kw), column (oh, ow)."""
+    _, C, H, W = x.shape
+    zero = x.dtype.type(0)
+    for row in range(C * KH * KW):
+        c = row // (KH * KW)
+        kh = (row // KW) % KH
+        kw = row % KW
+        row_offset = kh * dh - ph
+        col_offset = kw * dw - pw
+        oh_lo, oh_hi = _valid_range(OH, H, sh, row_offset)
+        ow_lo, ow_hi = _valid_range(OW, W, sw, col_offset)
+        dst = columns[row]
+        dst[:oh_lo * OW] = zero
+        dst[oh_hi * OW:] = zero
+        src = x[n, c]
+        for oh in range(oh_lo, oh_hi):
+            line = dst[oh * OW:]
+            for ow in range(ow_lo):
+                line[ow] = zero
+            for ow in range(ow_hi, OW):
+                line[ow] = zero
+            out = line[ow_lo:]
+            inp = src[oh * sh + row_offset, ow_lo * sw + col_offset:]
+            count = ow_hi - ow_lo
+            if sw == 1:
+                for i in range(count):
+                    out[i] = inp[i]
+            else:
+                for i in range(count):
+                    out[i] = inp[i * sw]
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def col2im_sample(columns, grad_x, n, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
+    """grad_x[n] = the sum of the column entries read from each input element."""
+    _, C, H, W = grad_x.shape
+    zero = grad_x.dtype.type(0)
+    for c in range(C):
+        plane = grad_x[n, c]
+        for h in range(H):
+            line = plane[h]
+            for i in range(W):
+                line[i] = zero
+        for kh in range(KH):
+            oh_lo, oh_hi = _valid_range(OH, H, sh, kh * dh - ph)
+            for kw in range(KW):
+                row = columns[(c * KH + kh) * KW + kw]
+                col_offset = kw * dw - pw
+                ow_lo, ow_hi = _valid_range(OW, W, sw, col_offset)
+                count = ow_hi - ow_lo
+                for oh in range(oh_lo, oh_hi):
+                    dst = plane[oh * sh - ph + kh * dh, ow_lo * sw + col_offset:]
+                    src = row[oh * OW + ow_lo:]
+                    if sw == 1:
+                        for i in range(count):
+                            dst[i] += src[i]
+                    else:
+                        for i in range(count):
+                            dst[i * sw] += src[i]
+
+
+# Samples per GEMM: enough for about CHUNK_COLUMNS columns (a per-sample GEMM of ResNet's 4x4
+# layers has 16 columns and runs far below BLAS speed), while the chunk's column matrix stays
+# within CHUNK_BYTES (cache-sized).
+CHUNK_COLUMNS = 1024
+CHUNK_BYTES = 2 << 20
+
+
+def _chunk(N, rows, P, itemsize):
+    by_size = CHUNK_BYTES // (rows * P * itemsize)
+    return max(1, min(-(-CHUNK_COLUMNS // P), by_size, -(-N // max(1, get_num_threads()))))
+
+
+def _ranges(N):
+    parts = max(1, min(N, get_num_threads()))
+    return [(i * N // parts, (i + 1) * N // parts) for i in range(parts)]
+
+
+def forward(x, w, bias, stride, padding, dilation, groups, OH, OW, scratch):
+    N, C_in = x.shape[:2]
+    C_out, C_group, KH, KW = w.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    rows, per_group, P = C_group * KH * KW, C_out // groups, OH * OW
+    w_groups = w.reshape(groups, per_group, rows)
+    y = np.empty((N, C_out, OH, OW), dtype=x.dtype)
+    column_bias = bias.reshape(C_out, 1)
+
+    S = _chunk(N, groups * rows, P, x.dtype.itemsize)
+
+    def work(lo, hi):
+        columns = scratch("columns", (C_in * KH * KW, S * P), x.dtype)
+        product = scratch("product", (groups, per_group, S * P), x.dtype)
+        for start in range(lo, hi, S):
+            count = min(S, hi - start)
+            for j in range(count):
+                im2col_sample(x, start + j, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW,
+                              columns[:, j * P:(j + 1) * P])
+            if count == 1:  # the GEMM writes y[n] in place
+                np.matmul(w_groups, columns[:, :P].reshape(groups, rows, P),
+                          out=y[start].reshape(groups, per_group, P))
+                y[start].reshape(C_out, P)[...] += column_bias
+                continue
+            block = product[:, :, :count * P]
+            np.matmul(w_groups, columns[:, :count * P].reshape(groups, rows, count * P), out=block)
+            block = block.reshape(C_out, count * P)
+            for j in range(count):
+                np.add(block[:, j * P:(j + 1) * P], column_bias, out=y[start + j].reshape(C_out, P))
+
+    run_split(work, _ranges(N))
+    return y
+
+
+def backward_input(grad_y, w, x_shape, stride, padding, dilation, groups, scratch):
+    N, C_out, OH, OW = grad_y.shape
+    _, C_group, KH, KW = w.shape
+    _, C_in, H, W = x_shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    rows, per_group, P = C_group * KH * KW, C_out // groups, OH * OW
+    w_t = np.ascontiguousarray(w.reshape(groups, per_group, rows).transpose(0, 2, 1))
+    grad_x = np.empty((N, C_in, H, W), dtype=grad_y.dtype)
+
+    S = _chunk(N, groups * rows, P, grad_y.dtype.itemsize)
+
+    def work(lo, hi):
+        columns = scratch("columns", (groups, rows, S * P), grad_y.dtype)
+        gathered = scratch("product", (C_out, S * P), grad_y.dtype)
+        for start in range(lo, hi, S):
+            count = min(S, hi - start)
+            if count == 1:
+                block = columns[:, :, :P]
+                np.matmul(w_t, grad_y[start].reshape(groups, per_group, P), out=block)
+            else:
+                for j in range(count):
+                    gathered[:, j * P:(j + 1) * P] = grad_y[start + j].reshape(C_out, P)
+                block = columns[:, :, :count * P]
+                np.matmul(w_t, gathered[:, :count * P].reshape(groups, per_group, count * P),
+                          out=block)
+            block = block.reshape(groups * rows, count * P)
+            for j in range(count):
+                col2im_sample(block[:, j * P:(j + 1) * P], grad_x, start + j, KH, KW, sh, sw, ph,
+                              pw, dh, dw, OH, OW)
+
+    run_split(work, _ranges(N))
+    return grad_x
+
+
+def backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups, scratch):
+    N, C_out, OH, OW = grad_y.shape
+    C_in = x.shape[1]
+    _, C_group, KH, KW = w_shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    rows, per_group, P = C_group * KH * KW, C_out // groups, OH * OW
+
+    S = _chunk(N, groups * rows, P, x.dtype.itemsize)
+
+    def work(lo, hi):
+        columns = scratch("columns", (C_in * KH * KW, S * P), x.dtype)
+        gathered = scratch("gathered", (C_out, S * P), x.dtype)
+        total = np.zeros((groups, per_group, rows), dtype=x.dtype)
+        product = scratch("weights", (groups, per_group, rows), x.dtype)
+        for start in range(lo, hi, S):
+            count = min(S, hi - start)
+            for j in range(count):
+                im2col_sample(x, start + j, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW,
+                              columns[:, j * P:(j + 1) * P])
+            if count == 1:
+                block_y = grad_y[start].reshape(groups, per_group, P)
+            else:
+                for j in range(count):
+                    gathered[:, j * P:(j + 1) * P] = grad_y[start + j].reshape(C_out, P)
+                block_y = gathered[:, :count * P].reshape(groups, per_group, count * P)
+            block_x = columns[:, :count * P].reshape(groups, rows, count * P)
+            np.matmul(block_y, block_x.transpose(0, 2, 1), out=product)
+            total += product
+        return total
+
+    partials = run_split(work, _ranges(N))
+    grad_w = partials[0]
+    for partial in partials[1:]:
+        grad_w += partial
+    return grad_w.reshape(C_out, C_group, KH, KW)
