@@ -18,9 +18,13 @@ from .blas import run_split
 
 @njit(inline="always")
 def _valid_range(out_size, in_size, stride, offset):
+    """Output positions o in [lo, hi) whose input position o * stride + offset lies in [0, in_size);
+    both within [0, out_size] (a dilated tap can fall wholly on padding: then lo == hi)."""
     lo = 0
     if offset < 0:
         lo = (-offset + stride - 1) // stride
+    if lo > out_size:
+        lo = out_size
     hi = (in_size - 1 - offset) // stride + 1
     if hi > out_size:
         hi = out_size
