@@ -91,6 +91,20 @@ def test_conv2d_both_algorithms_match_torch(case, dtype, direct, n):
         test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c_in, c_out, size, kernel, padding, dilation", [
+    (6, 16, (14, 14), (5, 5), (0, 0), (1, 1)),   # LeNet's: 5-tap groups, channel pairs
+    (1, 5, (12, 11), (5, 7), (2, 3), (1, 1)),    # odd channel count, 7 = 5 + 1 + 1 taps
+    (3, 3, (13, 12), (3, 5), (1, 0), (2, 1)),    # dilated rows, 3-tap groups
+    (2, 3, (6, 7), (1, 1), (1, 1), (1, 1)),      # padding wider than the kernel's reach
+])
+def test_conv2d_direct_tap_groups_match_torch(dtype, c_in, c_out, size, kernel, padding, dilation):
+    # The direct loops fuse 5 / 3 / 1 taps of a kernel row and two output channels per pass.
+    case = dict(n=3, c_in=c_in, c_out=c_out, size=size, kernel=kernel, stride=(1, 1),
+                padding=padding, dilation=dilation, groups=1, bias=True, seed=7)
+    test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
+
+
 def test_conv2d_chunked_gemm_matches_torch():
     # ResNet-like small planes: conv_per_sample packs several samples into one GEMM.
     rng = np.random.default_rng(1)
