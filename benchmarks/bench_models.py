@@ -11,17 +11,18 @@ variant (3x3 stride-1 stem, no pool: 32x32 down to 4x4, the CIFAR shape, ~16x th
 copied into minigrad, and the first step's losses are cross-checked. Prints the median ms of each
 library and the ratio torch_ms / minigrad_ms (above 1: minigrad is faster).
 
-Thread pools: with torch loaded in the process, Numba's OpenMP workers (their libgomp spins after
-each parallel region) and NumPy's OpenBLAS threads fight over the cores; ``OMP_WAIT_POLICY=passive``
-or ``OPENBLAS_NUM_THREADS=1`` in the environment changes minigrad's times several-fold, so the
-settings in effect are printed with the results.
+Thread pools: the process holds two OpenMP runtimes (Numba's and PyTorch's); with the default
+policy each one's idle workers spin on the cores the other needs, so OMP_WAIT_POLICY=PASSIVE is
+set before either loads (as in bench_lenet.py); the settings in effect are printed with the results.
 """
 import argparse
 import os
 import statistics
 import time
 
-import numpy as np
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
 
 
 def torch_models():
