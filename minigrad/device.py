@@ -75,7 +75,11 @@ def _load_cuda():
         raise RuntimeError(f'set_device("cuda"): CuPy is installed but no GPU is usable ({error})') from None
     if count == 0:
         raise RuntimeError('set_device("cuda"): CuPy is installed but no GPU was found')
-    return Backend(Device("cuda"), cupy, importlib.import_module("minigrad.kernels.cuda"))
+    try:
+        kernels = importlib.import_module("minigrad.kernels.cuda")
+    except ImportError as error:
+        raise RuntimeError(f'set_device("cuda"): {error}') from None
+    return Backend(Device("cuda"), cupy, kernels)
 
 
 def cuda_is_available():
