@@ -58,7 +58,6 @@ minigrad; it needs only the standard library and numpy.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
