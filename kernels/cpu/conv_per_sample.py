@@ -34,66 +34,74 @@ def _valid_range(out_size, in_size, stride, offset):
 
 
 @njit(nogil=True, fastmath=True, cache=True)
-def im2col_sample(x, n, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, columns):
-    """columns (C * KH * KW, OH * OW) of sample n: row (c, kh, kw), column (oh, ow)."""
+def im2col_sample(x, n, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, columns, col0, padded):
+    """columns[:, col0:col0 + OH * OW] = the columns of sample n: row (c, kh, kw), column (oh, ow).
+
+    The sample is first copied into the zero-bordered scratch `padded` (C, H + 2 ph, W + 2 pw)
+    (skipped without padding), so that every row is a plain strided copy: no per-row clipping of
+    the window to the input, whose integer divisions and short loops made the old form run at
+    1-3 GB/s on DenseNet's small planes (8x8 down to 1x1). columns is the whole C-contiguous
+    buffer and col0 the sample's first column; the copies run on 1-D contiguous slices (a
+    non-contiguous 2-D slice, Numba's 'A' layout, does not vectorise)."""
     _, C, H, W = x.shape
-    zero = x.dtype.type(0)
-    for row in range(C * KH * KW):
-        c = row // (KH * KW)
-        kh = (row // KW) % KH
-        kw = row % KW
-        row_offset = kh * dh - ph
-        col_offset = kw * dw - pw
-        oh_lo, oh_hi = _valid_range(OH, H, sh, row_offset)
-        ow_lo, ow_hi = _valid_range(OW, W, sw, col_offset)
-        dst = columns[row]
-        dst[:oh_lo * OW] = zero
-        dst[oh_hi * OW:] = zero
-        src = x[n, c]
-        for oh in range(oh_lo, oh_hi):
-            line = dst[oh * OW:]
-            for ow in range(ow_lo):
-                line[ow] = zero
-            for ow in range(ow_hi, OW):
-                line[ow] = zero
-            out = line[ow_lo:]
-            inp = src[oh * sh + row_offset, ow_lo * sw + col_offset:]
-            count = ow_hi - ow_lo
-            if sw == 1:
-                for i in range(count):
-                    out[i] = inp[i]
-            else:
-                for i in range(count):
-                    out[i] = inp[i * sw]
+    P = OH * OW
+    src = x[n]
+    if ph or pw:
+        padded[...] = 0
+        for c in range(C):
+            for h in range(H):
+                line = padded[c, ph + h, pw:pw + W]
+                inp = x[n, c, h]
+                for i in range(W):
+                    line[i] = inp[i]
+        src = padded
+    for c in range(C):
+        plane = src[c]
+        for kh in range(KH):
+            for kw in range(KW):
+                dst = columns[(c * KH + kh) * KW + kw, col0:col0 + P]
+                for oh in range(OH):
+                    out = dst[oh * OW:(oh + 1) * OW]
+                    line = plane[oh * sh + kh * dh]
+                    w0 = kw * dw
+                    if sw == 1:
+                        inp = line[w0:w0 + OW]
+                        for i in range(OW):
+                            out[i] = inp[i]
+                    else:
+                        for i in range(OW):
+                            out[i] = line[w0 + i * sw]
 
 
 @njit(nogil=True, fastmath=True, cache=True)
-def col2im_sample(columns, grad_x, n, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
-    """grad_x[n] = the sum of the column entries read from each input element."""
+def col2im_sample(columns, col0, grad_x, n, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, padded):
+    """grad_x[n] = the sum of the column entries read from each input element (columns: the
+    whole C-contiguous buffer, the sample's columns starting at col0), summed in the zero-bordered
+    scratch `padded` (C, H + 2 ph, W + 2 pw) whose interior is then copied out, as im2col_sample."""
     _, C, H, W = grad_x.shape
-    zero = grad_x.dtype.type(0)
+    P = OH * OW
+    padded[...] = 0
     for c in range(C):
-        plane = grad_x[n, c]
-        for h in range(H):
-            line = plane[h]
-            for i in range(W):
-                line[i] = zero
+        plane = padded[c]
         for kh in range(KH):
-            oh_lo, oh_hi = _valid_range(OH, H, sh, kh * dh - ph)
             for kw in range(KW):
-                row = columns[(c * KH + kh) * KW + kw]
-                col_offset = kw * dw - pw
-                ow_lo, ow_hi = _valid_range(OW, W, sw, col_offset)
-                count = ow_hi - ow_lo
-                for oh in range(oh_lo, oh_hi):
-                    dst = plane[oh * sh - ph + kh * dh, ow_lo * sw + col_offset:]
-                    src = row[oh * OW + ow_lo:]
+                row = columns[(c * KH + kh) * KW + kw, col0:col0 + P]
+                for oh in range(OH):
+                    src = row[oh * OW:(oh + 1) * OW]
+                    line = plane[oh * sh + kh * dh]
+                    w0 = kw * dw
                     if sw == 1:
-                        for i in range(count):
+                        dst = line[w0:w0 + OW]
+                        for i in range(OW):
                             dst[i] += src[i]
                     else:
-                        for i in range(count):
-                            dst[i * sw] += src[i]
+                        for i in range(OW):
+                            line[w0 + i * sw] += src[i]
+        for h in range(H):
+            out = grad_x[n, c, h]
+            inp = plane[ph + h, pw:pw + W]
+            for i in range(W):
+                out[i] = inp[i]
 
 
 # Samples per GEMM: enough for about CHUNK_COLUMNS columns (a per-sample GEMM of ResNet's 4x4
@@ -127,11 +135,12 @@ def forward(x, w, bias, stride, padding, dilation, groups, OH, OW, scratch):
     def work(lo, hi):
         columns = scratch("columns", (C_in * KH * KW, S * P), x.dtype)
         product = scratch("product", (groups, per_group, S * P), x.dtype)
+        padded = scratch("padded", (C_in, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), x.dtype)
         for start in range(lo, hi, S):
             count = min(S, hi - start)
             for j in range(count):
-                im2col_sample(x, start + j, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW,
-                              columns[:, j * P:(j + 1) * P])
+                im2col_sample(x, start + j, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, columns, j * P,
+                              padded)
             if count == 1:  # the GEMM writes y[n] in place
                 np.matmul(w_groups, columns[:, :P].reshape(groups, rows, P),
                           out=y[start].reshape(groups, per_group, P))
@@ -161,6 +170,7 @@ def backward_input(grad_y, w, x_shape, stride, padding, dilation, groups, scratc
     def work(lo, hi):
         columns = scratch("columns", (groups, rows, S * P), grad_y.dtype)
         gathered = scratch("product", (C_out, S * P), grad_y.dtype)
+        padded = scratch("padded", (C_in, H + 2 * ph, W + 2 * pw), grad_y.dtype)
         for start in range(lo, hi, S):
             count = min(S, hi - start)
             if count == 1:
@@ -172,10 +182,10 @@ def backward_input(grad_y, w, x_shape, stride, padding, dilation, groups, scratc
                 block = columns[:, :, :count * P]
                 np.matmul(w_t, gathered[:, :count * P].reshape(groups, per_group, count * P),
                           out=block)
-            block = block.reshape(groups * rows, count * P)
+            flat = columns.reshape(groups * rows, S * P)
             for j in range(count):
-                col2im_sample(block[:, j * P:(j + 1) * P], grad_x, start + j, KH, KW, sh, sw, ph,
-                              pw, dh, dw, OH, OW)
+                col2im_sample(flat, j * P, grad_x, start + j, KH, KW, sh, sw, ph, pw, dh, dw, OH,
+                              OW, padded)
 
     run_split(work, _ranges(N))
     return grad_x
@@ -193,13 +203,14 @@ def backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups, scrat
     def work(lo, hi):
         columns = scratch("columns", (C_in * KH * KW, S * P), x.dtype)
         gathered = scratch("gathered", (C_out, S * P), x.dtype)
+        padded = scratch("padded", (C_in, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), x.dtype)
         total = np.zeros((groups, per_group, rows), dtype=x.dtype)
         product = scratch("weights", (groups, per_group, rows), x.dtype)
         for start in range(lo, hi, S):
             count = min(S, hi - start)
             for j in range(count):
-                im2col_sample(x, start + j, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW,
-                              columns[:, j * P:(j + 1) * P])
+                im2col_sample(x, start + j, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, columns, j * P,
+                              padded)
             if count == 1:
                 block_y = grad_y[start].reshape(groups, per_group, P)
             else:

@@ -6,6 +6,10 @@ It pays in the backward pass, where the NumPy composition makes five full passes
 activation: (32, 64, 32, 32) float32, 2 threads, 7.8 ms fused against 20.9 ms in NumPy; the forward
 pass about ties (5.8 ms each). A fused softmax + cross-entropy was measured and dropped: at LeNet's
 (256, 10) logits NumPy takes 0.03 ms, less than waking Numba's worker threads.
+
+minigrad.ops.layers.BatchNorm uses these kernels in training mode (any ndim, viewed as (N, C, rest,
+1)); with them and the padded-plane im2col (conv_per_sample.py) the d2l DenseNet step (batch 32,
+2 threads) went 202 -> 111 ms and ResNet-18 276 -> 209 ms.
 """
 import numpy as np
 from numba import njit, prange
