@@ -116,14 +116,10 @@ class BatchNorm(Function):
         shape[1] = x.shape[1]
         count = x.size // x.shape[1]
         self.axes, self.shape, self.training, self.count = axes, shape, training, count
-        self.has_gamma = gamma is not None
         if training:
             x4 = x.reshape(x.shape[0], x.shape[1], -1, 1)
-            ones = None
-            if gamma is None or beta is None:
-                ones = xp.ones(x.shape[1], dtype=x.dtype)
-            g = ones if gamma is None else gamma
-            b = ones * 0 if beta is None else beta
+            g = xp.ones(x.shape[1], dtype=x.dtype) if gamma is None else gamma
+            b = xp.zeros(x.shape[1], dtype=x.dtype) if beta is None else beta
             y, mean, invstd = self.kernels.batch_norm_forward(x4, g, b, eps)
             if running_mean is not None:
                 var = 1 / invstd.astype(xp.float64) ** 2 - eps
