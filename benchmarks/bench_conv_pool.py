@@ -7,8 +7,11 @@ the table shows medians. ratio = torch_ms / minigrad_ms: above 1 means minigrad 
     python benchmarks/bench_conv_pool.py [--threads 2] [--repeats 15] [--filter resnet]
     python benchmarks/bench_conv_pool.py --compile-times   # Numba cold / warm cache, float32
 
-torch is imported before minigrad's kernels so that the OpenMP settings minigrad picks for Numba
-(see kernels/cpu/__init__.py) leave torch's own OpenMP runtime as a user would have it.
+The process holds two OpenMP runtimes (Numba's and PyTorch's); with the default policy each one's
+idle workers spin on the cores the other needs, and in this step-by-step interleaving minigrad then
+effectively runs on one core (measured: the 1x1 stride-2 layers take 4.4 ms alone, 8-10 ms right
+after a torch step). So OMP_WAIT_POLICY=PASSIVE is set for both before either loads, as in
+bench_lenet.py and bench_models.py (PyTorch's LeNet step alone: 35 ms with either policy).
 """
 import argparse
 import os
@@ -17,12 +20,14 @@ import sys
 import tempfile
 import time
 
-import numba
-import numpy as np
-import torch
-import torch.nn.functional as F
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from minigrad.kernels import cpu as K
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from minigrad.kernels import cpu as K  # noqa: E402
 
 
 def conv_case(name, n, c_in, c_out, size, kernel, stride=1, padding=0):
@@ -106,8 +111,8 @@ def elapsed_ms(step):
 FIRST_CALLS = """
 import time
 start = time.perf_counter()
-import numpy as np
-from minigrad.kernels import cpu as K
+import numpy as np  # noqa: E402
+from minigrad.kernels import cpu as K  # noqa: E402
 imported = time.perf_counter()
 x = np.ones((2, 3, 8, 8), np.float32)
 w = np.ones((4, 3, 3, 3), np.float32)
