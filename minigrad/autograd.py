@@ -86,6 +86,7 @@ class Function:
     is_view = False  # True when forward may return a view of its first input's storage
 
     _saved = None
+    retained = None  # a weak reference to the output tensor, after retain_grad()
 
     @classmethod
     def apply(cls, *args, **params):
@@ -202,9 +203,9 @@ def backward(tensor, gradient=None, retain_graph=False):
     while heap:
         node = heapq.heappop(heap)[1]
         grad = pending.pop(node)
-        retained = getattr(node, "retained", None)
-        if retained is not None and retained() is not None:
-            _accumulate(retained(), grad)
+        retained = node.retained and node.retained()
+        if retained is not None:
+            _accumulate(retained, grad)
         for edge, input_grad in zip(node.inputs, node._backward(grad, retain_graph)):
             if edge is None or input_grad is None:
                 continue

@@ -226,7 +226,8 @@ class Tensor:
 
     @property
     def retains_grad(self):
-        return self.grad_fn is not None and getattr(self.grad_fn, "retained", lambda: None)() is self
+        return self.grad_fn is not None and self.grad_fn.retained is not None and (
+            self.grad_fn.retained() is self)
 
     # ----- in-place ops -----------------------------------------------------------------------
     def _check_inplace(self, records):

@@ -27,14 +27,11 @@ import threading
 import numpy as np
 from numba import get_num_threads, njit, prange
 
+from ..shapes import output_size
 from . import conv_per_sample
 from .conv_direct import WEIGHT_CHUNKS, direct_backward_input, direct_backward_weight, direct_forward
 
 DIRECT_MAX_CHANNEL_PRODUCT = 1024
-
-
-def conv2d_output_size(size, kernel, stride, padding, dilation):
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,8 +83,8 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     N, C_in, H, W = x.shape
     C_out, C_group, KH, KW = w.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    OH = conv2d_output_size(H, KH, sh, ph, dh)
-    OW = conv2d_output_size(W, KW, sw, pw, dw)
+    OH = output_size(H, KH, sh, ph, dh)
+    OW = output_size(W, KW, sw, pw, dw)
     bias = np.zeros(C_out, x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)
     if _use_direct(C_in, C_out, stride, groups):
         return direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW)

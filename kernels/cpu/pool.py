@@ -13,22 +13,13 @@ H x W input plane) of the element it took, as int32; the backward pass routes ea
 import numpy as np
 from numba import njit, prange
 
+from ..shapes import output_size
+
 ARGMAX_DTYPE = np.int32
 
 # fastmath without "nnan" and "ninf": max pooling compares against -inf and, like torch, lets a NaN
 # win its window; under those two flags LLVM may assume neither ever happens.
 FINITE_FREE_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
-
-
-def pool2d_output_size(size, kernel, stride, padding, dilation, ceil_mode):
-    """torch's rule: with ceil_mode the last window must start inside the input or the left padding."""
-    span = size + 2 * padding - dilation * (kernel - 1) - 1
-    if ceil_mode:
-        out = (span + stride - 1) // stride + 1
-        if (out - 1) * stride >= size + padding:
-            out -= 1
-        return out
-    return span // stride + 1
 
 
 def _strided_starts(out_size, stride, padding):
@@ -148,8 +139,8 @@ def max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode):
     x = np.ascontiguousarray(x)
     _, _, H, W = x.shape
     (KH, KW), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
-    OH = pool2d_output_size(H, KH, sh, ph, dh, ceil_mode)
-    OW = pool2d_output_size(W, KW, sw, pw, dw, ceil_mode)
+    OH = output_size(H, KH, sh, ph, dh, ceil_mode)
+    OW = output_size(W, KW, sw, pw, dw, ceil_mode)
     if ((KH, KW), (sh, sw), (ph, pw), (dh, dw)) == ((2, 2), (2, 2), (0, 0), (1, 1)) \
             and 2 * OH <= H and 2 * OW <= W:
         return _max_pool_2x2_forward(x, OH, OW)
@@ -235,8 +226,8 @@ def avg_pool2d_forward(x, kernel_size, stride, padding, ceil_mode, count_include
     x = np.ascontiguousarray(x)
     _, _, H, W = x.shape
     (KH, KW), (sh, sw), (ph, pw) = kernel_size, stride, padding
-    OH = pool2d_output_size(H, KH, sh, ph, 1, ceil_mode)
-    OW = pool2d_output_size(W, KW, sw, pw, 1, ceil_mode)
+    OH = output_size(H, KH, sh, ph, 1, ceil_mode)
+    OW = output_size(W, KW, sw, pw, 1, ceil_mode)
     return _avg_pool_forward(x, *_avg_windows(OH, H, KH, sh, ph, count_include_pad),
                              *_avg_windows(OW, W, KW, sw, pw, count_include_pad),
                              int(divisor_override or 0))

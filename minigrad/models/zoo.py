@@ -1,14 +1,12 @@
 """d2l's networks: LeNet, AlexNet, VGG-11, NiN, GoogLeNet, ResNet-18 and DenseNet."""
 from .. import nn
+from ..kernels.shapes import output_size
 from ..nn.blocks import DenseBlock, Inception, NiNBlock, Residual, TransitionBlock, VGGBlock
+from ..ops.conv import pair
 
 
 def _conv_out(size, kernel, stride=1, padding=0):
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-def _pair(size):
-    return (size, size) if isinstance(size, int) else tuple(size)
+    return output_size(size, kernel, stride, padding, dilation=1)
 
 
 def _check_size(name, size, minimum):
@@ -20,7 +18,7 @@ def _check_size(name, size, minimum):
 
 def lenet(in_channels=1, num_classes=10, image_size=28):
     """d2l's LeNet-5 (sigmoid activations, average pooling) for 28x28 inputs by default."""
-    h, w = _pair(image_size)
+    h, w = pair(image_size, "image_size")
     _check_size("lenet", (h, w), 12)
     h, w = (_conv_out(_conv_out(s, 5, 1, 2), 2, 2) for s in (h, w))
     h, w = (_conv_out(_conv_out(s, 5), 2, 2) for s in (h, w))
@@ -38,7 +36,7 @@ def lenet(in_channels=1, num_classes=10, image_size=28):
 def alexnet(in_channels=1, num_classes=10, image_size=224, dropout=0.5):
     """d2l's AlexNet for 224x224 inputs by default (Fashion-MNIST resized); ``image_size`` sizes
     the first fully connected layer for another resolution (at least 65x65)."""
-    h, w = _pair(image_size)
+    h, w = pair(image_size, "image_size")
     _check_size("alexnet", (h, w), 65)
 
     def out(s):
@@ -69,7 +67,7 @@ def vgg11(in_channels=1, num_classes=10, ratio=1, image_size=224, conv_arch=VGG1
     """d2l's VGG-11: five VGG blocks (channels divided by ``ratio``; d2l trains with ``ratio=4``),
     then 4096-4096-num_classes fully connected layers with dropout. 224x224 inputs by default;
     ``image_size`` must be a multiple of 32."""
-    h, w = _pair(image_size)
+    h, w = pair(image_size, "image_size")
     _check_size("vgg11", (h, w), 32)
     blocks = []
     for num_convs, out_channels in conv_arch:

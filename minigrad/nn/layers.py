@@ -3,6 +3,7 @@ import math
 
 from .. import creation, dtypes
 from ..ops import flatten
+from ..ops.conv import pair
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -38,10 +39,10 @@ class Conv2d(Module):
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must be divisible by groups ({groups})")
-        pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size, self.stride, self.dilation = pair(kernel_size), pair(stride), pair(dilation)
-        self.padding = padding if isinstance(padding, str) else pair(padding)
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride, self.dilation = pair(stride, "stride"), pair(dilation, "dilation")
+        self.padding = padding if isinstance(padding, str) else pair(padding, "padding")
         fan_in = in_channels // groups * self.kernel_size[0] * self.kernel_size[1]
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
         self.weight = _uniform_parameter((out_channels, in_channels // groups) + self.kernel_size,

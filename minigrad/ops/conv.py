@@ -14,17 +14,6 @@ def pair(value, name):
     return value
 
 
-def output_size(size, kernel, stride, padding, dilation, ceil_mode=False):
-    """Output length along one axis of a convolution or pooling window sweep."""
-    span = size + 2 * padding - dilation * (kernel - 1) - 1
-    if ceil_mode:
-        out = -(-span // stride) + 1
-        if (out - 1) * stride >= size + padding:  # the last window must start inside the input
-            out -= 1
-        return out
-    return span // stride + 1
-
-
 def check_4d(name, input):
     if input.ndim != 4:
         raise RuntimeError(f"{name} expected a 4-D input (N, C, H, W) or a 3-D one (C, H, W), "

@@ -1,6 +1,7 @@
 """Pooling as autograd ops on the device's kernels: max, average, adaptive average and max."""
 from ..autograd import Function
-from .conv import check_4d, check_window, output_size, pair
+from ..kernels.shapes import output_size
+from .conv import check_4d, check_window, pair
 
 
 class MaxPool2d(Function):
