@@ -79,10 +79,11 @@ def test_conv2d_matches_torch(case, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("direct", [True, False])
 @settings(max_examples=25, deadline=None)
-@given(case=conv_cases(), n=st.integers(1, 9))
+@given(case=conv_cases(), n=st.integers(1, 40))
 def test_conv2d_both_algorithms_match_torch(case, dtype, direct, n):
     # Stride-1 ungrouped layers run the direct loops when thin, im2col + GEMM otherwise: force each,
-    # and use batches of up to 9 so that the samples split unevenly across threads and GEMM chunks.
+    # and use batches of up to 40 so that the samples split unevenly across threads, GEMM chunks
+    # and groups of samples woven into one plane (from batch 16 on).
     from minigrad.kernels.cpu import conv as conv_module
     case = dict(case, n=n, stride=(1, 1), groups=1,
                 c_in=case["c_in"] // case["groups"], c_out=case["c_out"] // case["groups"])
@@ -92,15 +93,17 @@ def test_conv2d_both_algorithms_match_torch(case, dtype, direct, n):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [3, 37, 70])  # 37: 4 samples woven, the last group holds 1; 70: 8
 @pytest.mark.parametrize("c_in, c_out, size, kernel, padding, dilation", [
     (6, 16, (14, 14), (5, 5), (0, 0), (1, 1)),   # LeNet's: 5-tap groups, channel pairs
     (1, 5, (12, 11), (5, 7), (2, 3), (1, 1)),    # odd channel count, 7 = 5 + 1 + 1 taps
     (3, 3, (13, 12), (3, 5), (1, 0), (2, 1)),    # dilated rows, 3-tap groups
     (2, 3, (6, 7), (1, 1), (1, 1), (1, 1)),      # padding wider than the kernel's reach
 ])
-def test_conv2d_direct_tap_groups_match_torch(dtype, c_in, c_out, size, kernel, padding, dilation):
+def test_conv2d_direct_tap_groups_match_torch(dtype, n, c_in, c_out, size, kernel, padding,
+                                             dilation):
     # The direct loops fuse 5 / 3 / 1 taps of a kernel row and two output channels per pass.
-    case = dict(n=3, c_in=c_in, c_out=c_out, size=size, kernel=kernel, stride=(1, 1),
+    case = dict(n=n, c_in=c_in, c_out=c_out, size=size, kernel=kernel, stride=(1, 1),
                 padding=padding, dilation=dilation, groups=1, bias=True, seed=7)
     test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
 

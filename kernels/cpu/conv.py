@@ -29,7 +29,13 @@ from numba import get_num_threads, njit, prange
 
 from ..shapes import output_size
 from . import conv_per_sample
-from .conv_direct import WEIGHT_CHUNKS, direct_backward_input, direct_backward_weight, direct_forward
+from .conv_direct import (
+    WEIGHT_CHUNKS,
+    direct_backward_input,
+    direct_backward_weight,
+    direct_forward,
+    lanes_for,
+)
 
 DIRECT_MAX_CHANNEL_PRODUCT = 1024
 
@@ -87,7 +93,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     OW = output_size(W, KW, sw, pw, dw)
     bias = np.zeros(C_out, x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)
     if _use_direct(C_in, C_out, stride, groups):
-        return direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW)
+        return direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW, lanes_for(N, H, W, ph, pw))
     return conv_per_sample.forward(x, w, bias, stride, padding, dilation, groups, OH, OW, _scratch)
 
 
@@ -98,7 +104,8 @@ def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation, groups)
     _, C_in, H, W = x_shape
     (ph, pw), (dh, dw) = padding, dilation
     if _use_direct(C_in, C_out, stride, groups):
-        return direct_backward_input(grad_y, w, H, W, ph, pw, dh, dw)
+        lanes = lanes_for(grad_y.shape[0], H, W, ph, pw)
+        return direct_backward_input(grad_y, w, H, W, ph, pw, dh, dw, lanes)
     return conv_per_sample.backward_input(grad_y, w, x_shape, stride, padding, dilation, groups,
                                           _scratch)
 
@@ -111,7 +118,8 @@ def conv2d_backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups
     (ph, pw), (dh, dw) = padding, dilation
     if _use_direct(x.shape[1], C_out, stride, groups):
         chunks = min(N, max(WEIGHT_CHUNKS, get_num_threads()))
-        return direct_backward_weight(grad_y, x, KH, KW, ph, pw, dh, dw, chunks)
+        lanes = lanes_for(N, x.shape[2], x.shape[3], ph, pw)
+        return direct_backward_weight(grad_y, x, KH, KW, ph, pw, dh, dw, lanes, chunks)
     return conv_per_sample.backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups,
                                            _scratch)
 

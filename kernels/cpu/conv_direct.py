@@ -1,59 +1,75 @@
 """Direct (no im2col) stride-1 convolution for thin layers: few channels, where im2col's memory
 passes cost far more than the arithmetic (LeNet: conv 1->6 k5 and 6->16 k5 at batch 256).
 
-The trick that makes the inner loops long, contiguous and vectorisable: each (n, c) input plane is
-copied into a zero-padded plane of row pitch Wp = W + 2 * pw, and the output plane is computed in
+The trick that makes the inner loops long, contiguous and vectorisable: the (n, c) input planes are
+copied into zero-padded planes of row pitch Wp = W + 2 * pw, and the output planes are computed in
 that same pitch ("wide" layout: OH rows of Wp, of which the first OW are real and the rest are
 garbage that is never copied out). Output position p = oh * Wp + ow then reads input position
 p + kh * dh * Wp + kw * dw for every p, so one tap of the kernel is one FMA loop over
-L = (OH - 1) * Wp + OW consecutive elements (rounded up to a whole number of VECTOR lanes, so no
-scalar remainder loop runs; the planes carry VECTOR spare zeros at the end for it).
+L = (OH - 1) * Wp + OW consecutive positions.
+
+The planes of `lanes` samples (up to 8) are woven together: position p of sample s lives at
+p * lanes + s, so a tap's loop covers L * lanes floats of all those samples at once. LeNet's
+14x14 planes give loops of only 17 AVX2 vectors per sample, too short for the loop set-up to
+vanish (measured, one thread, conv 6->16 k5 forward: 41 GFLOP/s on 14x14 planes, 67-73 on 28x28
+and larger planes); eight samples woven together make it 136.
 
 One FMA loop per tap is bound by the accumulator's load and store, not by the FMAs (one store per
 8 multiply-adds). _correlate therefore fuses a group of 5 (or 3, or 1) taps of a kernel row and two
-output channels into one pass: per 8 lanes 5 input loads, 2 accumulator loads and stores, 10 FMAs.
-Measured (LeNet conv 6->16 k5 14x14 b256, 2 threads, ms): forward 3.6 -> 1.8, input gradient
-3.9 (scatter form) -> 2.7, weight gradient 5.6 -> 1.7; conv 1->6 p2 28x28: 1.3 / 1.4 / 1.4 ->
-0.66 / 1.2 / 0.7.
+output channels into one pass: per 8 floats 5 input loads, 2 accumulator loads and stores, 10 FMAs.
 
   forward          y_wide[co]  = b[co] + sum w[co, c, kh, kw] * x_pad[c, off:off + L]
   backward input   the same correlation, run on grad_y laid out in the input's pitch Wp (its
                    garbage columns and the rows around it zero: the full-correlation border) with
-                   the kernel flipped and its channel axes swapped: a gather, no scatter.
+                   the kernel flipped and its channel axes swapped: a gather, no scatter. Kernel
+                   rows skip the output rows that would only read that border.
   backward weight  gw[co, c, kh, kw] += dot(gy_wide[co], x_pad[c, off:off + L]), ten dot products
-                   (2 channels x 5 taps) per pass over the plane.
+                   (2 channels x 5 taps) per pass over the woven planes.
 
-Every parallel iteration owns what it writes: one sample n in the forward and input-backward
-passes; in the weight-backward pass one chunk of samples, which sums into its own partial gradient,
-and the partials are added up at the end (a fixed number of chunks, so the result does not depend
-on the thread count on machines with up to WEIGHT_CHUNKS threads).
+Every parallel iteration owns what it writes: one group of woven samples in the forward and
+input-backward passes; in the weight-backward pass one chunk of groups, which sums into its own
+partial gradient, and the partials are added up at the end. The lane count depends on the batch
+only and the chunk count is fixed, so the result does not depend on the thread count on machines
+with up to WEIGHT_CHUNKS threads.
 """
 import numpy as np
 from numba import njit, prange
 
 WEIGHT_CHUNKS = 8
 VECTOR = 8  # float32 lanes of an AVX2 register: the unit the wide planes are rounded up to
+MAX_LANES = 8  # samples woven into one plane
+WOVEN_PLANE_FLOATS = 2048  # weave samples until the padded planes hold about this many floats
+
+
+def lanes_for(N, H, W, ph, pw):
+    """Samples woven per plane: enough for long loops over small planes (8 for LeNet's 14x14,
+    2 for its padded 28x28: measured flat beyond that), but never so many that fewer than
+    WEIGHT_CHUNKS groups are left to share among the threads."""
+    plane = (H + 2 * ph) * (W + 2 * pw)
+    return max(1, min(MAX_LANES, N // WEIGHT_CHUNKS, WOVEN_PLANE_FLOATS // plane))
 
 
 @njit(inline="always")
-def _pad_plane(dst, src, ph, pw, Wp):
-    """Copy the (H, W) plane src into the interior of the flat zero-bordered plane dst."""
+def _weave_plane(dst, src, offset, Wp, lanes, lane):
+    """dst[(offset + h * Wp + w) * lanes + lane] = src[h, w]."""
     H, W = src.shape
     for h in range(H):
-        row = dst[(h + ph) * Wp + pw:]
+        row = dst[(offset + h * Wp) * lanes + lane:]
         line = src[h]
         for i in range(W):
-            row[i] = line[i]
+            row[i * lanes] = line[i]
+
 
 @njit(inline="always")
-def _widen_plane(dst, src, Wp):
-    """Copy the (OH, OW) plane src into the flat plane dst of row pitch Wp (other columns stay)."""
-    OH, OW = src.shape
-    for oh in range(OH):
-        row = dst[oh * Wp:]
-        line = src[oh]
-        for i in range(OW):
-            row[i] = line[i]
+def _unweave_plane(dst, src, Wp, lanes, lane):
+    """dst[h, w] = src[(h * Wp + w) * lanes + lane]."""
+    H, W = dst.shape
+    for h in range(H):
+        row = src[h * Wp * lanes + lane:]
+        line = dst[h]
+        for i in range(W):
+            line[i] = row[i * lanes]
+
 
 @njit(inline="always")
 def _round_up(length):
@@ -91,64 +107,81 @@ def _fma1(a0, a1, s, u, v, n):
         a1[p] += v0 * x0
 
 @njit(inline="always")
-def _correlate(src, start, wk, bias, Wp, dh, dw, Lp, acc, out):
-    """out[co, oh, ow] = bias[co] + sum over (c, kh, kw) of wk[co, c, kh, kw] *
-    src[c, start + oh * Wp + ow + kh * dh * Wp + kw * dw]: output channels in pairs, the taps of a
-    kernel row in groups of 5 / 3 / 1 fused into one pass over the wide plane."""
+def _live_span(live_lo, live_hi, offset, taps_width, L):
+    """The output floats [lo, hi) whose taps at offset .. offset + taps_width - 1 can read a
+    source float in [live_lo, live_hi) (everything else reads zeros), widened to whole vectors."""
+    lo = max(0, live_lo - offset - taps_width + 1) // VECTOR * VECTOR
+    hi = min(L, _round_up(max(0, live_hi - offset)))
+    return lo, max(lo, hi)
+
+
+@njit(inline="always")
+def _correlate(src, start, live_lo, live_hi, wk, bias, Wp, dh, dw, lanes, L, acc, out):
+    """out[s, co, oh, ow] = bias[co] + sum over (c, kh, kw) of wk[co, c, kh, kw] *
+    src[c, (start + oh * Wp + ow + kh * dh * Wp + kw * dw) * lanes + s] for the woven samples
+    s < len(out): output channels in pairs, the taps of a kernel row in groups of 5 / 3 / 1 fused
+    into one pass over L floats. Source positions outside [live_lo, live_hi) are zero padding."""
     C_out, C, KH, KW = wk.shape
-    _, OH, OW = out.shape
+    count, _, OH, OW = out.shape
     a0 = acc[0]
     a1 = acc[1]
     for co0 in range(0, C_out, 2):
         co1 = min(co0 + 1, C_out - 1)  # an odd last channel is computed twice, written twice
         b0, b1 = bias[co0], bias[co1]
-        for p in range(Lp):
+        for p in range(L):
             a0[p] = b0
             a1[p] = b1
         for c in range(C):
-            plane = src[c, start:]
             for kh in range(KH):
-                row = plane[kh * dh * Wp:]
+                offset = (start + kh * dh * Wp) * lanes
+                row = src[c, offset:]
                 u = wk[co0, c, kh]
                 v = wk[co1, c, kh]
                 kw = 0
                 while kw + 5 <= KW:
-                    _fma5(a0, a1, row[kw * dw:], dw, u[kw:], v[kw:], Lp)
+                    first = kw * dw * lanes
+                    lo, hi = _live_span(live_lo * lanes, live_hi * lanes, offset + first,
+                                        4 * dw * lanes + 1, L)
+                    _fma5(a0[lo:], a1[lo:], row[first + lo:], dw * lanes, u[kw:], v[kw:], hi - lo)
                     kw += 5
                 while kw + 3 <= KW:
-                    _fma3(a0, a1, row[kw * dw:], dw, u[kw:], v[kw:], Lp)
+                    first = kw * dw * lanes
+                    lo, hi = _live_span(live_lo * lanes, live_hi * lanes, offset + first,
+                                        2 * dw * lanes + 1, L)
+                    _fma3(a0[lo:], a1[lo:], row[first + lo:], dw * lanes, u[kw:], v[kw:], hi - lo)
                     kw += 3
                 while kw < KW:
-                    _fma1(a0, a1, row[kw * dw:], u[kw:], v[kw:], Lp)
+                    first = kw * dw * lanes
+                    lo, hi = _live_span(live_lo * lanes, live_hi * lanes, offset + first, 1, L)
+                    _fma1(a0[lo:], a1[lo:], row[first + lo:], u[kw:], v[kw:], hi - lo)
                     kw += 1
-        for oh in range(OH):
-            r0 = a0[oh * Wp:]
-            r1 = a1[oh * Wp:]
-            d0 = out[co0, oh]
-            d1 = out[co1, oh]
-            for i in range(OW):
-                d0[i] = r0[i]
-                d1[i] = r1[i]
+        for s in range(count):
+            _unweave_plane(out[s, co0], a0, Wp, lanes, s)
+            _unweave_plane(out[s, co1], a1, Wp, lanes, s)
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW):
+def direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW, lanes):
     N, C, H, W = x.shape
     C_out = w.shape[0]
     Hp, Wp = H + 2 * ph, W + 2 * pw
-    Lp = _round_up((OH - 1) * Wp + OW)
+    L = _round_up(((OH - 1) * Wp + OW) * lanes)
     y = np.empty((N, C_out, OH, OW), dtype=x.dtype)
-    for n in prange(N):
-        x_pad = np.zeros((C, Hp * Wp + VECTOR), dtype=x.dtype)
-        for c in range(C):
-            _pad_plane(x_pad[c], x[n, c], ph, pw, Wp)
-        acc = np.empty((2, Lp), dtype=x.dtype)
-        _correlate(x_pad, 0, w, bias, Wp, dh, dw, Lp, acc, y[n])
+    for group in prange((N + lanes - 1) // lanes):
+        n0 = group * lanes
+        count = min(lanes, N - n0)
+        x_pad = np.zeros((C, Hp * Wp * lanes + VECTOR), dtype=x.dtype)
+        for s in range(count):
+            for c in range(C):
+                _weave_plane(x_pad[c], x[n0 + s, c], ph * Wp + pw, Wp, lanes, s)
+        acc = np.empty((2, L), dtype=x.dtype)
+        _correlate(x_pad, 0, ph * Wp, (ph + H) * Wp, w, bias, Wp, dh, dw, lanes, L, acc,
+                   y[n0:n0 + count])
     return y
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def direct_backward_input(grad_y, w, H, W, ph, pw, dh, dw):
+def direct_backward_input(grad_y, w, H, W, ph, pw, dh, dw, lanes):
     N, C_out, OH, OW = grad_y.shape
     _, C, KH, KW = w.shape
     Hp, Wp = H + 2 * ph, W + 2 * pw
@@ -159,17 +192,21 @@ def direct_backward_input(grad_y, w, H, W, ph, pw, dh, dw):
                 for kw in range(KW):
                     flipped[c, co, kh, kw] = w[co, c, KH - 1 - kh, KW - 1 - kw]
     zeros = np.zeros(C, dtype=grad_y.dtype)
+    # grad_y in the input's pitch Wp, shifted by base: its columns OW..Wp-1 (dw * (KW - 1) of
+    # them) and the rows around it are the zero border of a full correlation.
     base = (KH - 1) * dh * Wp + (KW - 1) * dw
-    Lp = _round_up((H - 1) * Wp + W)
+    L = _round_up(((H - 1) * Wp + W) * lanes)
     grad_x = np.empty((N, C, H, W), dtype=grad_y.dtype)
-    for n in prange(N):
-        # grad_y in the input's pitch Wp, shifted by base: its columns OW..Wp-1 (dw * (KW - 1)
-        # of them) and the rows around it are the zero border of a full correlation.
-        g_wide = np.zeros((C_out, base + Hp * Wp + VECTOR), dtype=grad_y.dtype)
-        for co in range(C_out):
-            _widen_plane(g_wide[co, base:], grad_y[n, co], Wp)
-        acc = np.empty((2, Lp), dtype=grad_y.dtype)
-        _correlate(g_wide, ph * Wp + pw, flipped, zeros, Wp, dh, dw, Lp, acc, grad_x[n])
+    for group in prange((N + lanes - 1) // lanes):
+        n0 = group * lanes
+        count = min(lanes, N - n0)
+        g_wide = np.zeros((C_out, (base + Hp * Wp) * lanes + VECTOR), dtype=grad_y.dtype)
+        for s in range(count):
+            for co in range(C_out):
+                _weave_plane(g_wide[co], grad_y[n0 + s, co], base, Wp, lanes, s)
+        acc = np.empty((2, L), dtype=grad_y.dtype)
+        _correlate(g_wide, ph * Wp + pw, base, base + OH * Wp, flipped, zeros, Wp, dh, dw, lanes,
+                   L, acc, grad_x[n0:n0 + count])
     return grad_x
 
 
@@ -218,38 +255,44 @@ def _dot1(g0, g1, s, n, out0, out1):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def direct_backward_weight(grad_y, x, KH, KW, ph, pw, dh, dw, chunks):
+def direct_backward_weight(grad_y, x, KH, KW, ph, pw, dh, dw, lanes, chunks):
     N, C_out, OH, OW = grad_y.shape
     _, C, H, W = x.shape
     Hp, Wp = H + 2 * ph, W + 2 * pw
-    L = (OH - 1) * Wp + OW
-    Lp = (L + VECTOR - 1) // VECTOR * VECTOR
+    groups = (N + lanes - 1) // lanes
+    L = _round_up(((OH - 1) * Wp + OW) * lanes)
     C_pairs = (C_out + 1) // 2
     partial = np.zeros((chunks, C_pairs * 2, C, KH, KW), dtype=x.dtype)
     for chunk in prange(chunks):
-        x_pad = np.zeros((C, Hp * Wp + VECTOR), dtype=x.dtype)
-        gy_wide = np.zeros((C_pairs * 2, OH * Wp + VECTOR), dtype=x.dtype)
+        x_pad = np.zeros((C, Hp * Wp * lanes + VECTOR), dtype=x.dtype)
+        gy_wide = np.zeros((C_pairs * 2, OH * Wp * lanes + VECTOR), dtype=x.dtype)
         mine = partial[chunk]
-        for n in range(chunk * N // chunks, (chunk + 1) * N // chunks):
-            for c in range(C):
-                _pad_plane(x_pad[c], x[n, c], ph, pw, Wp)
-            for co in range(C_out):
-                _widen_plane(gy_wide[co], grad_y[n, co], Wp)
+        for group in range(chunk * groups // chunks, (chunk + 1) * groups // chunks):
+            n0 = group * lanes
+            count = min(lanes, N - n0)
+            if count < lanes:  # the last, partial group: lanes past the batch must hold zeros
+                x_pad[:] = 0
+                gy_wide[:] = 0
+            for s in range(count):
+                for c in range(C):
+                    _weave_plane(x_pad[c], x[n0 + s, c], ph * Wp + pw, Wp, lanes, s)
+                for co in range(C_out):
+                    _weave_plane(gy_wide[co], grad_y[n0 + s, co], 0, Wp, lanes, s)
             for co0 in range(0, C_out, 2):
                 g0 = gy_wide[co0]
                 g1 = gy_wide[co0 + 1]
                 for c in range(C):
                     src = x_pad[c]
                     for kh in range(KH):
-                        row = src[kh * dh * Wp:]
+                        row = src[kh * dh * Wp * lanes:]
                         out0 = mine[co0, c, kh]
                         out1 = mine[co0 + 1, c, kh]
                         kw = 0
                         while kw + 5 <= KW:
-                            _dot5(g0, g1, row[kw * dw:], dw, Lp, out0[kw:], out1[kw:])
+                            _dot5(g0, g1, row[kw * dw * lanes:], dw * lanes, L, out0[kw:], out1[kw:])
                             kw += 5
                         while kw < KW:
-                            _dot1(g0, g1, row[kw * dw:], Lp, out0[kw:], out1[kw:])
+                            _dot1(g0, g1, row[kw * dw * lanes:], L, out0[kw:], out1[kw:])
                             kw += 1
     grad_w = np.zeros((C_out, C, KH, KW), dtype=x.dtype)
     for chunk in range(chunks):
