@@ -196,6 +196,28 @@ def test_max_pool2d_matches_torch(case, dtype):
     assert_close(K.max_pool2d_backward(grad_y, argmax, x.shape, *geometry), xt.grad, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@EXAMPLES
+@given(n=st.integers(1, 3), c=st.integers(1, 3), size=st.tuples(st.integers(2, 9), st.integers(2, 9)),
+       ceil_mode=st.booleans(), nan_fraction=st.sampled_from([0.0, 0.05, 0.5]),
+       seed=st.integers(0, 2**31))
+def test_max_pool2d_2x2_ties_and_nans_match_torch(n, c, size, ceil_mode, nan_fraction, seed, dtype):
+    # Kernel 2, stride 2 has its own branch-free kernel: ties (values from a small set), NaNs
+    # (several per window at 0.5), infinities and odd sizes must pick torch's element.
+    rng = np.random.default_rng(seed)
+    x = rng.choice(np.array([-np.inf, -1.0, 0.0, 2.0, np.inf]), size=(n, c) + size).astype(dtype)
+    x[rng.random(x.shape) < nan_fraction] = np.nan
+    geometry = ((2, 2), (2, 2), (0, 0), (1, 1), ceil_mode)
+    xt = torch_leaf(x)
+    yt, indices = F.max_pool2d(xt, *geometry, return_indices=True)
+    yt.backward(torch.ones_like(yt))
+    y, argmax = K.max_pool2d_forward(x, *geometry)
+    np.testing.assert_array_equal(y, yt.detach().numpy())
+    np.testing.assert_array_equal(argmax, indices.numpy())
+    grad_x = K.max_pool2d_backward(np.ones_like(y), argmax, x.shape, *geometry)
+    np.testing.assert_array_equal(grad_x, xt.grad.numpy())
+
+
 def test_max_pool2d_d2l_example():
     # d2l 7.5: kernel 3, padding 1, stride (2, 1).
     x = np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)
