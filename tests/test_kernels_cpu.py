@@ -341,3 +341,19 @@ def test_batch_norm_matches_torch(case, dtype):
     assert_close(grad_x, xt.grad, dtype)
     assert_close(grad_gamma, gammat.grad, dtype)
     assert_close(grad_beta, betat.grad, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(3, 5), (64, 6, 28, 28)])  # NumPy's path and the parallel kernel
+def test_relu_matches_torch(dtype, shape):
+    rng = np.random.default_rng(3)
+    x = random_array(rng, shape, dtype)
+    x.flat[:4] = [np.nan, np.inf, -np.inf, 0.0]
+    grad_y = random_array(rng, shape, dtype)
+    xt = torch_leaf(x)
+    yt = torch.relu(xt)
+    yt.backward(torch.from_numpy(grad_y))
+    y = K.relu_forward(x)
+    assert y.dtype == x.dtype
+    np.testing.assert_array_equal(y, yt.detach().numpy())
+    np.testing.assert_array_equal(K.relu_backward(grad_y, y), xt.grad.numpy())

@@ -12,6 +12,7 @@ import os
 # set wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from .activation import relu_backward, relu_forward
 from .conv import (
     conv2d_backward_bias,
     conv2d_backward_input,
@@ -45,4 +46,6 @@ __all__ = [
     "adaptive_max_pool2d_backward",
     "batch_norm_forward",
     "batch_norm_backward",
+    "relu_forward",
+    "relu_backward",
 ]

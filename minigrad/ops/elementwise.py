@@ -273,13 +273,13 @@ class Sigmoid(Function):
 
 class Relu(Function):
     def forward(self, x):
-        out = self.xp.maximum(x, 0)
+        out = self.kernels.relu_forward(x)
         self.save_for_backward(out)
         return out
 
     def backward(self, grad):
         out, = self.saved_tensors
-        return grad * (out > 0)
+        return self.kernels.relu_backward(grad, out)
 
 
 class Clamp(Function):
