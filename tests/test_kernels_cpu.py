@@ -1,4 +1,7 @@
 """The Numba CPU kernels against torch.nn.functional + torch.autograd, on random shapes and values."""
+import platform
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -357,3 +360,10 @@ def test_relu_matches_torch(dtype, shape):
     assert y.dtype == x.dtype
     np.testing.assert_array_equal(y, yt.detach().numpy())
     np.testing.assert_array_equal(K.relu_backward(grad_y, y), xt.grad.numpy())
+
+
+def test_freed_memory_settings_apply_on_glibc_unless_the_user_set_malloc_variables():
+    from minigrad.kernels.cpu.memory import keep_freed_memory
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert keep_freed_memory(environ={}) is glibc
+    assert keep_freed_memory(environ={"MALLOC_ARENA_MAX": "2"}) is False

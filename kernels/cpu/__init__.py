@@ -12,6 +12,10 @@ import os
 # set wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from .memory import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()
+
 from .activation import relu_backward, relu_forward
 from .conv import (
     conv2d_backward_bias,
