@@ -4,6 +4,7 @@
     python demos/mnist_lenet.py --data-dir ~/mnist   # full MNIST (add --download to fetch it)
     python demos/mnist_lenet.py --dataset fashion    # Fashion-MNIST (Debian's dataset-fashion-mnist)
     python demos/mnist_lenet.py --classic            # the original: sigmoid and average pooling
+    python demos/mnist_lenet.py --device cuda        # on an NVIDIA GPU (pip install -e ".[cuda]")
 """
 import argparse
 import time

@@ -4,8 +4,8 @@
 """
 from . import autograd, cuda, data, dtypes, models, nn, optim, train, utils
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
-                       linspace, normal, ones, ones_like, rand, rand_like, randint,
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full,
+                       full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
                        randn, randn_like, tensor, zeros, zeros_like)
 from .device import Device as device
 from .device import get_device, set_device

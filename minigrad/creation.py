@@ -3,7 +3,8 @@ import numbers
 
 import numpy as np
 
-from .device import backend, get_device, move
+from .device import backend, get_device, in_gpu_memory, move
+from .device import from_dlpack as _array_from_dlpack
 from . import dtypes
 from .random import generator
 from .tensor import Tensor
@@ -48,6 +49,8 @@ def _inferred_dtype(data):
 
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of `data` (nested lists, scalars, arrays or tensors)."""
+    if not isinstance(data, Tensor) and in_gpu_memory(data):  # NumPy can't read it; DLPack can
+        data = from_dlpack(data)
     backend = _backend(device if device is not None or not isinstance(data, Tensor) else data.device)
     if isinstance(data, Tensor):
         array, inferred = move(data._data, backend), data.dtype
@@ -72,6 +75,14 @@ def from_numpy(array):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     dtypes.from_numpy_dtype(array.dtype)
     return Tensor._make(array, backend("cpu"))
+
+
+def from_dlpack(ext_tensor):
+    """A tensor sharing memory with a DLPack producer (a NumPy or CuPy array, a PyTorch tensor, a
+    minigrad tensor), on the producer's device: NumPy arrays for host memory, CuPy for the GPU."""
+    array, backend = _array_from_dlpack(ext_tensor)
+    dtypes.from_numpy_dtype(array.dtype)  # an unsupported dtype fails here, naming it
+    return Tensor._make(array, backend)
 
 
 def _filled(fill, size, dtype, requires_grad, device):
@@ -163,8 +174,9 @@ def normal(mean=0.0, std=1.0, size=None, dtype=None, requires_grad=False, device
             device = mean.device
         noise = randn(shape, dtype=dtype, device=device)
         return (noise * std + mean).detach().requires_grad_(requires_grad)
-    return _random(lambda g, s: g.normal(mean, std, s), _size((size,)), dtype, requires_grad,
-                   device)
+    # (CuPy's generators have no normal(); NumPy's is exactly mean + std * standard_normal)
+    return _random(lambda g, s: g.standard_normal(s) * std + mean, _size((size,)), dtype,
+                   requires_grad, device)
 
 
 def _like(make, input, dtype, requires_grad, device):

@@ -64,6 +64,9 @@ def _load_cpu_kernels():
 
 
 def _load_cuda():
+    """The CUDA backend: CuPy arrays and the Numba-CUDA kernel table, with an error that says which
+    part is missing. find_spec looks for numba-cuda without importing it: numba still ships an old
+    built-in numba.cuda, which imports but is not what the kernels are written and tested for."""
     try:
         cupy = importlib.import_module("cupy")
     except ImportError:
@@ -75,10 +78,16 @@ def _load_cuda():
         raise RuntimeError(f'set_device("cuda"): CuPy is installed but no GPU is usable ({error})') from None
     if count == 0:
         raise RuntimeError('set_device("cuda"): CuPy is installed but no GPU was found')
+    if importlib.util.find_spec("numba_cuda") is None:
+        raise RuntimeError('set_device("cuda"): numba-cuda is not installed (the GPU kernels are '
+                           'Numba-CUDA kernels); install it with pip install "minigrad[cuda]"')
     try:
         kernels = importlib.import_module("minigrad.kernels.cuda")
     except ImportError as error:
-        raise RuntimeError(f'set_device("cuda"): {error}') from None
+        raise RuntimeError(f'set_device("cuda"): the CUDA kernels could not be loaded ({error})') from None
+    if kernels.runtime.SIMULATED:
+        raise RuntimeError('set_device("cuda"): NUMBA_ENABLE_CUDASIM is set, so numba.cuda is the '
+                           'CPU simulator; unset it to use the GPU')
     return Backend(Device("cuda"), cupy, kernels)
 
 
@@ -105,13 +114,45 @@ def get_device():
     return _current
 
 
-def device_of_array(array):
-    """The Device an array lives on (NumPy arrays are on the CPU, anything else on CUDA)."""
-    return CPU if isinstance(array, (np.ndarray, np.generic)) else backend("cuda").device
-
-
 def move(array, target):
     """The array on the target backend's device (the same array when it is already there)."""
     if target.xp is np:
         return array if isinstance(array, np.ndarray) else array.get()
     return target.xp.asarray(array)
+
+
+def from_dlpack(obj):
+    """The array module's view of a DLPack producer's memory (no copy), and its Backend: NumPy for
+    memory on the host, CuPy for memory on a CUDA GPU."""
+    if not hasattr(obj, "__dlpack_device__"):
+        raise TypeError(f"from_dlpack expects an object with __dlpack__ and __dlpack_device__ (a "
+                        f"NumPy or CuPy array, a PyTorch tensor), got {type(obj).__name__}")
+    device_type = int(obj.__dlpack_device__()[0])
+    if device_type in (_DLPACK_CPU, _DLPACK_CUDA_HOST):
+        target = backend("cpu")
+    elif device_type in (_DLPACK_CUDA, _DLPACK_CUDA_MANAGED):
+        target = backend("cuda")
+    else:
+        raise RuntimeError(f"from_dlpack: memory on DLPack device type {device_type} is neither the "
+                           "CPU nor a CUDA GPU")
+    return target.xp.from_dlpack(obj), target
+
+
+def host_array(obj):
+    """Array-like data (a NumPy or CuPy array, a CPU or CUDA torch tensor, nested lists) as a NumPy
+    array; GPU memory is copied to the host."""
+    if in_gpu_memory(obj):
+        obj = move(from_dlpack(obj)[0], backend("cpu"))
+    return np.asarray(obj)
+
+
+def in_gpu_memory(obj):
+    """Whether `obj` says through DLPack that it lives in CUDA memory (a CuPy array, a CUDA torch
+    tensor)."""
+    if isinstance(obj, (np.ndarray, np.generic)) or not hasattr(obj, "__dlpack_device__"):
+        return False
+    return int(obj.__dlpack_device__()[0]) in (_DLPACK_CUDA, _DLPACK_CUDA_MANAGED)
+
+
+# DLPack's device types (dlpack.h, DLDeviceType)
+_DLPACK_CPU, _DLPACK_CUDA, _DLPACK_CUDA_HOST, _DLPACK_CUDA_MANAGED = 1, 2, 3, 13

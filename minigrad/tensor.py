@@ -4,7 +4,7 @@ import types
 import numpy as np
 
 from . import autograd, dtypes, ops
-from .device import Device
+from .device import Device, backend, move
 from .autograd import Version
 
 
@@ -114,17 +114,29 @@ class Tensor:
 
     # ----- conversion -------------------------------------------------------------------------
     def numpy(self):
+        """The NumPy array of a CPU tensor (sharing its memory); a GPU tensor's values copied to
+        the host."""
         if self._requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
-        if self._backend.device.type != "cpu":
-            raise TypeError(f"can't convert a {self.device} tensor to numpy; "
-                            "use tensor.cpu() to copy it to the host first")
-        return self._data
+        return move(self._data, backend("cpu"))
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
         return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Export the storage through DLPack (zero-copy): np.from_dlpack, cupy.from_dlpack and
+        torch.from_dlpack see the same memory. Only the arguments the consumer gave are passed on,
+        so consumers and producers of older DLPack versions still meet."""
+        if self._requires_grad:
+            raise RuntimeError("Can't export a tensor that requires grad through DLPack; use "
+                               "tensor.detach()")
+        given = {"stream": stream, "max_version": max_version, "dl_device": dl_device, "copy": copy}
+        return self._data.__dlpack__(**{k: v for k, v in given.items() if v is not None})
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
 
     def item(self):
         if self._data.size != 1:
@@ -322,7 +334,7 @@ class Tensor:
 
     # ----- printing ---------------------------------------------------------------------------
     def __repr__(self):
-        data = self._data if self.device.type == "cpu" else self._data.get()
+        data = move(self._data, backend("cpu"))
         # like torch: four fixed decimals, unless every value is integral ("19., 25.")
         fractional = data.dtype.kind == "f" and data.size and not np.all(
             np.mod(data[np.isfinite(data)], 1) == 0)

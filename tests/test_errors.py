@@ -264,7 +264,7 @@ def test_import_does_not_load_gpu_modules():
     if SELFTEST:
         pytest.skip("minigrad-specific")
     code = ("import sys, minigrad\n"
-            "bad = [m for m in ('cupy', 'numba.cuda') if m in sys.modules]\n"
+            "bad = [m for m in ('cupy', 'numba.cuda', 'numba_cuda') if m in sys.modules]\n"
             "print('LOADED', bad)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]

@@ -1,6 +1,46 @@
-"""CUDA kernels (CuPy and Numba-CUDA); imported only by set_device("cuda").
+"""CUDA kernels (Numba-CUDA kernels, CuPy arrays, cuBLAS GEMMs through cupy.matmul): the CUDA kernel
+table, with the names, arguments and return conventions of the CPU table (kernels/cpu), so the op
+layer calls either without knowing which.
 
-Not written yet: until this table has the CPU table's kernels, loading it fails, so that
-set_device("cuda") says so plainly instead of failing inside the first convolution.
+Imported only by set_device("cuda") / tensor.to("cuda") (the device layer), or by the simulator
+tests: under NUMBA_ENABLE_CUDASIM=1 the same table runs on NumPy arrays in Numba's CUDA simulator
+(runtime.py). There is no fused softmax-cross-entropy: the op layer computes it in xp on both
+devices (see kernels/cpu/fused.py for why).
 """
-raise ImportError("minigrad's CUDA kernels are not written yet; only the CPU backend exists for now")
+from .activation import relu_backward, relu_forward
+from .batch_norm import batch_norm_backward, batch_norm_forward
+from .conv import (
+    conv2d_backward_bias,
+    conv2d_backward_input,
+    conv2d_backward_weight,
+    conv2d_forward,
+)
+from .pool import (
+    adaptive_avg_pool2d_backward,
+    adaptive_avg_pool2d_forward,
+    adaptive_max_pool2d_backward,
+    adaptive_max_pool2d_forward,
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
+
+__all__ = [
+    "conv2d_forward",
+    "conv2d_backward_input",
+    "conv2d_backward_weight",
+    "conv2d_backward_bias",
+    "max_pool2d_forward",
+    "max_pool2d_backward",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward",
+    "adaptive_avg_pool2d_forward",
+    "adaptive_avg_pool2d_backward",
+    "adaptive_max_pool2d_forward",
+    "adaptive_max_pool2d_backward",
+    "batch_norm_forward",
+    "batch_norm_backward",
+    "relu_forward",
+    "relu_backward",
+]

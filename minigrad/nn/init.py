@@ -50,7 +50,9 @@ def uniform_(tensor, a=0.0, b=1.0):
 
 
 def normal_(tensor, mean=0.0, std=1.0):
-    return _draw(tensor, lambda g, shape: g.normal(mean, std, shape))
+    # standard_normal, scaled: CuPy's generators have no normal(); NumPy's normal(mean, std) is
+    # exactly mean + std * standard_normal, so the CPU draws are unchanged
+    return _draw(tensor, lambda g, shape: g.standard_normal(shape) * std + mean)
 
 
 def constant_(tensor, val):

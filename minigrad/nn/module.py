@@ -3,7 +3,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..device import Device, backend, move
+from ..device import Device, backend, host_array, move
 from .. import dtypes
 from ..tensor import Tensor
 
@@ -213,7 +213,7 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            array = value.detach().cpu().numpy() if isinstance(value, Tensor) else np.asarray(value)
+            array = value.detach().cpu().numpy() if isinstance(value, Tensor) else host_array(value)
             if tuple(array.shape) != tuple(target.shape):
                 problems.append(f"size mismatch for {key}: copying a param with shape "
                                 f"{tuple(array.shape)} from checkpoint, the shape in current model "

@@ -6,6 +6,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import autograd
+from ..device import move
 from .dims import normalize_dim, normalize_dims
 from .elementwise import (Abs, Add, BitwiseAnd, BitwiseNot, BitwiseOr, BitwiseXor, Clamp, Cos, Div,
                           Eq, Exp, FloorDivide, Ge, Gt, Le, Log, Lt, Mul, Ne, Neg, Pow, Relu,
@@ -308,16 +309,17 @@ def stack(tensors, dim=0):
 
 
 # ----- indexing ------------------------------------------------------------------------------
-def _array_index(index, xp):
-    """An index with tensors and lists turned into arrays and boolean masks into integer arrays
-    (NumPy's own meaning of a mask); also whether it is basic (slices and ints: a view)."""
+def _array_index(index, backend):
+    """An index with tensors and lists turned into arrays on the indexed tensor's device (a CPU index
+    tensor may index a GPU tensor, as in torch) and boolean masks into integer arrays (NumPy's own
+    meaning of a mask); also whether it is basic (slices and ints: a view)."""
     items = index if isinstance(index, tuple) else (index,)
     converted, basic = [], True
     for item in items:
         if isinstance(item, autograd.Tensor):
-            item = item._data
+            item = move(item._data, backend)
         elif isinstance(item, (list, np.ndarray)):
-            item = xp.asarray(item)
+            item = backend.xp.asarray(item)
         if hasattr(item, "dtype"):
             basic = False
             if item.dtype == np.bool_ and item.ndim > 0:
@@ -333,12 +335,12 @@ def _array_index(index, xp):
 
 
 def getitem(input, index):
-    index, basic = _array_index(index, input._backend.xp)
+    index, basic = _array_index(index, input._backend)
     return GetItem.apply(input, index=index, basic=basic)
 
 
 def setitem(input, index, value):
-    index, basic = _array_index(index, input._backend.xp)
+    index, basic = _array_index(index, input._backend)
     return SetItem.apply(input, value, index=index, basic=basic)
 
 

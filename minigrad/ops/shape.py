@@ -84,7 +84,7 @@ class ToDevice(Function):
 class Cat(Function):
     def forward(self, *arrays, dim=0):
         self.dim, self.dtypes = dim, [a.dtype for a in arrays]
-        self.sizes = np.cumsum([a.shape[dim] for a in arrays])[:-1]
+        self.sizes = np.cumsum([a.shape[dim] for a in arrays])[:-1].tolist()  # host ints for xp.split
         dtype = result_type(*arrays)
         return self.xp.concatenate([a.astype(dtype, copy=False) for a in arrays], axis=dim)
 

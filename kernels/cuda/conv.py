@@ -1,0 +1,162 @@
+"""2-D convolution on the GPU: im2col (a gather kernel), cuBLAS GEMMs through xp.matmul, and col2im
+written as a gather (each thread sums the column entries of the input pixel it owns: no atomics).
+CuPy 14 has no cuDNN, so the convolution is ours.
+
+The column matrix of a chunk of n samples is (C_in * KH * KW, n * OH * OW): row (c, kh, kw), column
+(sample, oh, ow). Group g owns rows [g * K, (g + 1) * K) with K = C_in / groups * KH * KW, so one
+batched xp.matmul of the (groups, C_out / groups, K) weights with the (groups, K, n * OH * OW)
+columns runs every group; with groups = 1 it is one large GEMM over the whole chunk. A chunk holds
+as many samples as fit in COLUMN_BUDGET_BYTES (ResNet-18's widest layer at 32x32, batch 128: 302 MB
+in float32, one chunk).
+
+Layouts (C-contiguous): x (N, C_in, H, W), w (C_out, C_in / groups, KH, KW), y (N, C_out, OH, OW).
+"""
+from numba import cuda
+
+from ..shapes import output_size
+from .runtime import launch, xp
+
+COLUMN_BUDGET_BYTES = 1 << 30
+
+
+@cuda.jit(cache=True)
+def _im2col(x, first_sample, cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
+    """cols[(c, kh, kw), (n, oh, ow)] = x[first_sample + n, c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw],
+    zero where that falls in the padding. Consecutive threads write consecutive columns."""
+    _, _, H, W = x.shape
+    rows, columns = cols.shape
+    taps, pixels = KH * KW, OH * OW
+    zero = cols.dtype.type(0)
+    for index in range(cuda.grid(1), rows * columns, cuda.gridsize(1)):
+        row = index // columns
+        column = index - row * columns
+        c = row // taps
+        kh = (row - c * taps) // KW
+        kw = row - c * taps - kh * KW
+        n = column // pixels
+        oh = (column - n * pixels) // OW
+        ow = column - n * pixels - oh * OW
+        h = oh * sh - ph + kh * dh
+        w = ow * sw - pw + kw * dw
+        if 0 <= h < H and 0 <= w < W:
+            cols[row, column] = x[first_sample + n, c, h, w]
+        else:
+            cols[row, column] = zero
+
+
+@cuda.jit(cache=True)
+def _col2im(cols, grad_x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
+    """grad_x[n, c, h, w] = the sum of the column entries that im2col read from (n, c, h, w): for
+    each tap (kh, kw), the output pixel whose window put (h, w) under that tap, if there is one."""
+    samples, C, H, W = grad_x.shape
+    pixels = OH * OW
+    for index in range(cuda.grid(1), samples * C * H * W, cuda.gridsize(1)):
+        w = index % W
+        h = (index // W) % H
+        c = (index // (W * H)) % C
+        n = index // (W * H * C)
+        total = grad_x.dtype.type(0)
+        for kh in range(KH):
+            oh_scaled = h + ph - kh * dh  # = oh * sh for the output row that uses this tap
+            if oh_scaled < 0:
+                break  # later taps sit further down: no output row reaches back to h
+            if oh_scaled % sh != 0 or oh_scaled // sh >= OH:
+                continue
+            oh = oh_scaled // sh
+            for kw in range(KW):
+                ow_scaled = w + pw - kw * dw
+                if ow_scaled < 0:
+                    break
+                if ow_scaled % sw != 0 or ow_scaled // sw >= OW:
+                    continue
+                total += cols[(c * KH + kh) * KW + kw, n * pixels + oh * OW + ow_scaled // sw]
+        grad_x[n, c, h, w] = total
+
+
+class _Geometry:
+    """The sizes of one convolution, worked out once per call."""
+
+    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups):
+        self.N, self.C_in, self.H, self.W = x_shape
+        self.C_out, c_group, self.KH, self.KW = w_shape
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.OH = output_size(self.H, self.KH, stride[0], padding[0], dilation[0])
+        self.OW = output_size(self.W, self.KW, stride[1], padding[1], dilation[1])
+        self.pixels = self.OH * self.OW
+        self.rows = self.C_in * self.KH * self.KW  # of the column matrix
+        self.group_rows = c_group * self.KH * self.KW
+        self.group_out = self.C_out // groups
+
+    def chunks(self, itemsize):
+        """(first, end) sample ranges whose column matrices fit in COLUMN_BUDGET_BYTES."""
+        per_sample = self.rows * self.pixels * itemsize
+        step = max(1, min(self.N, COLUMN_BUDGET_BYTES // max(per_sample, 1)))
+        return [(first, min(first + step, self.N)) for first in range(0, self.N, step)]
+
+    def kernel_args(self):
+        (sh, sw), (ph, pw), (dh, dw) = self.stride, self.padding, self.dilation
+        return self.KH, self.KW, sh, sw, ph, pw, dh, dw, self.OH, self.OW
+
+    def columns(self, x, first, end):
+        """The (groups, K, n * OH * OW) column matrix of samples [first, end)."""
+        cols = xp.empty((self.rows, (end - first) * self.pixels), dtype=x.dtype)
+        launch(_im2col, cols.size, x, first, cols, *self.kernel_args())
+        return cols.reshape(self.groups, self.group_rows, -1)
+
+    def grad_rows(self, grad_y, first, end):
+        """grad_y of samples [first, end) as (groups, C_out / groups, n * OH * OW), the layout of
+        the forward GEMM's output."""
+        n = end - first
+        by_channel = grad_y[first:end].reshape(n, self.C_out, self.pixels).transpose(1, 0, 2)
+        return xp.ascontiguousarray(by_channel).reshape(self.groups, self.group_out, n * self.pixels)
+
+
+def conv2d_forward(x, w, b, stride, padding, dilation, groups):
+    x = xp.ascontiguousarray(x)
+    w = xp.ascontiguousarray(w, dtype=x.dtype)
+    g = _Geometry(x.shape, w.shape, stride, padding, dilation, groups)
+    weights = w.reshape(groups, g.group_out, g.group_rows)
+    y = xp.empty((g.N, g.C_out, g.OH, g.OW), dtype=x.dtype)
+    bias = None if b is None else xp.asarray(b, dtype=x.dtype).reshape(1, g.C_out, 1)
+    for first, end in g.chunks(x.dtype.itemsize):
+        n = end - first
+        product = xp.matmul(weights, g.columns(x, first, end))  # (groups, C_out / groups, n*OH*OW)
+        # (C_out, n, OH*OW) back to (n, C_out, OH*OW), with the bias added in the same pass
+        by_sample = product.reshape(g.C_out, n, g.pixels).transpose(1, 0, 2)
+        target = y[first:end].reshape(n, g.C_out, g.pixels)
+        if bias is None:
+            xp.copyto(target, by_sample)
+        else:
+            xp.add(by_sample, bias, out=target)
+    return y
+
+
+def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation, groups):
+    grad_y = xp.ascontiguousarray(grad_y)
+    w = xp.ascontiguousarray(w, dtype=grad_y.dtype)
+    g = _Geometry(tuple(x_shape), w.shape, stride, padding, dilation, groups)
+    weights_t = w.reshape(groups, g.group_out, g.group_rows).transpose(0, 2, 1)
+    grad_x = xp.empty(tuple(x_shape), dtype=grad_y.dtype)
+    for first, end in g.chunks(grad_y.dtype.itemsize):
+        cols = xp.matmul(weights_t, g.grad_rows(grad_y, first, end)).reshape(g.rows, -1)
+        target = grad_x[first:end]
+        launch(_col2im, target.size, cols, target, *g.kernel_args())
+    return grad_x
+
+
+def conv2d_backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups):
+    grad_y = xp.ascontiguousarray(grad_y)
+    x = xp.ascontiguousarray(x, dtype=grad_y.dtype)
+    g = _Geometry(x.shape, tuple(w_shape), stride, padding, dilation, groups)
+    grad_w = None
+    for first, end in g.chunks(x.dtype.itemsize):
+        cols = g.columns(x, first, end)
+        product = xp.matmul(g.grad_rows(grad_y, first, end), cols.transpose(0, 2, 1))
+        grad_w = product if grad_w is None else grad_w + product
+    if grad_w is None:  # an empty batch
+        return xp.zeros(tuple(w_shape), dtype=grad_y.dtype)
+    return grad_w.reshape(tuple(w_shape))
+
+
+def conv2d_backward_bias(grad_y):
+    return xp.ascontiguousarray(grad_y).sum(axis=(0, 2, 3))
