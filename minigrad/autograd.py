@@ -142,28 +142,27 @@ class Function:
 
     def _record_versions(self, args, out, result):
         """Note the version of each saved array's tensor, so backward can tell it was modified."""
-        self._versions = []  # (id of the saved array, its description, version counter, version)
+        self._versions = []  # (the saved array, its tensor's version counter, version then)
         for array in self._saved or ():
             owner = result if array is out else next(
                 (a for a in args if isinstance(a, Tensor) and a._data is array), None)
             if owner is not None:
-                described = f"shape {tuple(array.shape)} ({array.dtype})"
-                self._versions.append((id(array), described, owner._version, owner._version.value))
+                self._versions.append((array, owner._version, owner._version.value))
 
     def _keep_copy_of(self, array):
         """`array` is about to be overwritten in place by this very op: keep its old value."""
         if self._saved and self._saved is not _FREED:
             self._saved = tuple(a.copy() if a is array else a for a in self._saved)
-            self._versions = [v for v in self._versions if v[0] != id(array)]
+            self._versions = [v for v in self._versions if v[0] is not array]
 
     def _backward(self, grad, retain_graph):
         if self._saved is not None:
-            for _, described, version, value in self._versions:
+            for array, version, value in self._versions:
                 if version.value != value:
                     raise RuntimeError(
                         f"a tensor saved for backward was modified in place: {self.name} saved a "
-                        f"tensor of {described} at version {value}, and it is now at version "
-                        f"{version.value}")
+                        f"tensor of shape {tuple(array.shape)} ({array.dtype}) at version {value}, "
+                        f"and it is now at version {version.value}")
         grads = self.backward(grad)
         if not retain_graph and self._saved is not None:
             self._saved, self._versions = _FREED, ()
