@@ -221,6 +221,23 @@ def test_max_pool2d_2x2_ties_and_nans_match_torch(n, c, size, ceil_mode, nan_fra
     np.testing.assert_array_equal(grad_x, xt.grad.numpy())
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [(4, 6), (7, 5), (28, 28)])
+@pytest.mark.parametrize("ceil_mode, divisor_override", [(False, None), (True, None), (False, 3)])
+def test_avg_pool2d_2x2_matches_torch(dtype, size, ceil_mode, divisor_override):
+    # Kernel 2, stride 2 has its own kernels; odd sizes leave a row or column out (or, with
+    # ceil_mode, take the generic path).
+    rng = np.random.default_rng(11)
+    x = random_array(rng, (3, 2) + size, dtype)
+    window = ((2, 2), (2, 2), (0, 0), ceil_mode, True, divisor_override)
+    xt = torch_leaf(x)
+    yt = F.avg_pool2d(xt, 2, 2, 0, ceil_mode, True, divisor_override)
+    grad_y = random_array(rng, tuple(yt.shape), dtype)
+    yt.backward(torch.from_numpy(grad_y))
+    assert_close(K.avg_pool2d_forward(x, *window), yt, dtype)
+    assert_close(K.avg_pool2d_backward(grad_y, x.shape, *window), xt.grad, dtype)
+
+
 def test_max_pool2d_d2l_example():
     # d2l 7.5: kernel 3, padding 1, stride (2, 1).
     x = np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)
