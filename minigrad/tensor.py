@@ -243,6 +243,11 @@ class Tensor:
 
     # ----- in-place ops -----------------------------------------------------------------------
     def _check_inplace(self, records):
+        if any(stride == 0 and size > 1 for stride, size in zip(self._data.strides, self._data.shape)):
+            # an expand() view: NumPy's are read-only, CuPy's would write one element many times
+            raise RuntimeError(f"unsupported operation: more than one element of the written-to "
+                               f"tensor (shape {tuple(self.shape)}, an expand() result) refers to a "
+                               f"single memory location; clone() the tensor first")
         if records and self.grad_fn is None and self._requires_grad:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                                f"operation (shape {tuple(self.shape)}); use `with minigrad.no_grad():` "

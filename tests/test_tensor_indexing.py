@@ -213,3 +213,32 @@ def test_setitem_casts_value_to_tensor_dtype():
     y[1] = mg.tensor([1, 2])
     assert y.dtype == mg.float32
     assert y.tolist() == [[3.0, 0.0], [1.0, 2.0]]
+
+
+@FAST
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), data=st.data())
+def test_gpu_index_bounds_check_agrees_with_numpy(shape, data):
+    # CuPy wraps out-of-range integer indices around; the op layer checks them itself on the GPU
+    # (ops._check_array_bounds), and must raise exactly where NumPy raises.
+    from minigrad.ops import _check_array_bounds
+    shape = tuple(shape)
+    items = []
+    for size in shape[:data.draw(st.integers(1, len(shape)))]:
+        kind = data.draw(st.sampled_from(["array", "int", "slice", "none"]))
+        if kind == "array":
+            items.append(np.array(data.draw(st.lists(st.integers(-size - 2, size + 1), min_size=1,
+                                                     max_size=3))))
+        elif kind == "int":
+            items.append(data.draw(st.integers(0, size - 1)))
+        else:
+            items.append(slice(None) if kind == "slice" else None)
+    if data.draw(st.booleans()):
+        items.insert(data.draw(st.integers(0, len(items))), Ellipsis)
+    index = tuple(items)
+    try:
+        np.zeros(shape)[index]
+    except IndexError:
+        with pytest.raises(IndexError, match="out of bounds for dimension"):
+            _check_array_bounds(index, shape)
+    else:
+        _check_array_bounds(index, shape)

@@ -192,3 +192,13 @@ def test_relu_inplace_if_exposed():
         return c * a
     check(fn, (3, 4), nonzero=True)
     gradcheck_op(fn, (3, 4), nonzero=True)
+
+
+@pytest.mark.parametrize("write", [lambda t: t.add_(1), lambda t: t.zero_(),
+                                   lambda t: t.__setitem__((0, 0), 5.0)])
+def test_writing_into_an_expanded_tensor_is_an_error(write):
+    # NumPy's expand views are read-only and CuPy's would write one element many times: torch's error
+    t = mg.zeros(3).expand(2, 3)
+    with pytest.raises(RuntimeError, match="single memory location"):
+        write(t)
+    mg.zeros(1, 3).expand(1, 3).add_(1)  # a size-1 dimension repeats nothing: allowed

@@ -5,8 +5,13 @@ DLPack / CUDA array interface: no copies). Under Numba's CUDA simulator (NUMBA_E
 no GPU needed) the array module is NumPy and the simulator runs every CUDA thread in Python, so the
 tests on a CPU-only machine exercise the same table, the same kernels and the same glue code.
 """
+import warnings
+
 from numba import cuda
 from numba.core import config
+
+# numba-cuda warns about every launch of fewer than 128 blocks; small tensors make those on purpose
+warnings.filterwarnings("ignore", message="Grid size .* under-utilization")
 
 SIMULATED = bool(config.ENABLE_CUDASIM)
 

@@ -334,13 +334,40 @@ def _array_index(index, backend):
     return tuple(converted), basic
 
 
-def getitem(input, index):
+def _check_array_bounds(index, shape):
+    """NumPy raises on an integer index past a dimension; CuPy wraps it around silently. So on the GPU
+    the index arrays are checked here (one host sync per array)."""
+    consumed = builtins.sum(1 for item in index if item is not None and item is not Ellipsis)
+    dim = 0
+    for item in index:
+        if item is Ellipsis:
+            dim += len(shape) - consumed
+            continue
+        if item is None:
+            continue
+        if hasattr(item, "dtype") and item.size and dim < len(shape):
+            size = shape[dim]
+            bad = (item < -size) | (item >= size)
+            if bool(bad.any()):
+                raise IndexError(f"index {int(item[bad].reshape(-1)[0])} is out of bounds for "
+                                 f"dimension {dim} with size {size}")
+        dim += 1
+
+
+def _device_index(input, index):
     index, basic = _array_index(index, input._backend)
+    if input._backend.xp is not np:
+        _check_array_bounds(index, input.shape)
+    return index, basic
+
+
+def getitem(input, index):
+    index, basic = _device_index(input, index)
     return GetItem.apply(input, index=index, basic=basic)
 
 
 def setitem(input, index, value):
-    index, basic = _array_index(index, input._backend)
+    index, basic = _device_index(input, index)
     return SetItem.apply(input, value, index=index, basic=basic)
 
 

@@ -114,8 +114,11 @@ class Pow(_Binary):
         grad_a = grad_b = None
         if self.needs_input_grad[0]:
             slope = b * a ** (b - 1)
-            if hasattr(b, "shape") or b == 0:  # x ** 0 has slope 0, not 0 * x ** -1 (nan at 0)
+            # x ** 0 has slope 0, not 0 * x ** -1 (nan at 0)
+            if hasattr(b, "shape"):
                 slope = self.xp.where(b == 0, 0, slope)
+            elif b == 0:
+                slope = self.xp.zeros_like(slope)
             grad_a = self.reduce(grad * slope, 0)
         if self.needs_input_grad[1]:
             # d(a^b)/db = a^b log a, taken as 0 where a == 0 (PyTorch's convention)

@@ -34,6 +34,8 @@ class Expand(Function):
 
     def forward(self, x, shape):
         self.shape = x.shape
+        if x.size == int(np.prod(shape)):  # nothing repeats: a plain (writable) view, as in torch
+            return x.reshape(shape)
         return self.xp.broadcast_to(x, shape)
 
     def backward(self, grad):
@@ -155,6 +157,7 @@ class CopyInto(Function):
     def forward(self, destination, source):
         self.meta = getattr(source, "shape", ()), getattr(source, "dtype", None)
         try:
+            source = self.xp.asarray(source)  # a host array or scalar copied into a GPU tensor
             return self.xp.broadcast_to(source, destination.shape).astype(destination.dtype)
         except ValueError:
             raise RuntimeError(f"copy_: source of shape {tuple(self.meta[0])} cannot be broadcast to "
