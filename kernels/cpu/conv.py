@@ -7,11 +7,11 @@
                                  single-threaded OpenBLAS GEMM, samples split across threads.
 
 Measured, float32, 2 threads, forward + both backwards (ms; the machine was shared, so +-15%;
-direct: with tap groups and channel pairs, in brackets the earlier one-tap-per-pass loops):
+direct: with tap groups, channel pairs and woven samples, in brackets the one-tap-per-pass loops):
 
   layer                              direct   per-sample   whole-batch im2col + GEMM (the old path)
-  LeNet conv 1->6 k5 p2 28x28 b256     3 (4.5)   33            27 (OpenBLAS at 2 threads: 7-8)
-  LeNet conv 6->16 k5 14x14 b256      6 (12)    29            26 (OpenBLAS at 2 threads: 12)
+  LeNet conv 1->6 k5 p2 28x28 b256   3.2 (4.5)   33            27 (OpenBLAS at 2 threads: 7-8)
+  LeNet conv 6->16 k5 14x14 b256     5.1 (12)    29            26 (OpenBLAS at 2 threads: 12)
   ResNet conv3x3 64->64 32x32 b32      -         69-76         103-114
   ResNet conv3x3 256->256 8x8 b32      -         68-74         86-92
   ResNet conv1x1 64->128 s2 32x32      -         11.5-12       10.3-12.6
