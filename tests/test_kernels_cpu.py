@@ -111,6 +111,22 @@ def test_conv2d_direct_tap_groups_match_torch(dtype, n, c_in, c_out, size, kerne
     test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c_in, c_out, size, kernel, stride, padding, dilation, groups", [
+    (8, 6, (1, 1), (3, 3), (1, 1), (1, 1), (1, 1), 1),  # DenseNet's 3x3 on 1x1: the centre tap only
+    (4, 4, (1, 3), (3, 3), (1, 1), (1, 1), (1, 1), 2),  # dead rows, live columns, groups
+    (3, 5, (3, 2), (7, 5), (2, 1), (3, 2), (1, 1), 1),  # strided: a 5x3 crop with padding 2 and 0
+    (2, 3, (5, 2), (3, 3), (1, 1), (1, 1), (3, 1), 1),  # a dilated crop needs negative padding: kept
+])
+def test_conv2d_with_taps_that_only_read_padding_matches_torch(dtype, c_in, c_out, size, kernel,
+                                                              stride, padding, dilation, groups):
+    # Kernel taps that never reach the input are cropped away before the kernels run.
+    for n in (1, 20):
+        case = dict(n=n, c_in=c_in, c_out=c_out, size=size, kernel=kernel, stride=stride,
+                    padding=padding, dilation=dilation, groups=groups, bias=True, seed=5)
+        test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
+
+
 def test_conv2d_chunked_gemm_matches_torch():
     # ResNet-like small planes: conv_per_sample packs several samples into one GEMM.
     rng = np.random.default_rng(1)

@@ -83,7 +83,41 @@ def _use_direct(c_in, c_out, stride, groups):
     return groups == 1 and stride == (1, 1) and c_in * c_out <= DIRECT_MAX_CHANNEL_PRODUCT
 
 
+def _live_taps(size, kernel, stride, padding, dilation):
+    """The kernel taps [lo, hi) along one axis that read the input for some output position, and
+    the padding that makes the cropped kernel produce the same output; None when nothing is dead
+    (or the crop would need negative padding, as dilated kernels can)."""
+    out = output_size(size, kernel, stride, padding, dilation)
+    live = [k for k in range(kernel)
+            if k * dilation - padding <= size - 1 and (out - 1) * stride - padding + k * dilation >= 0]
+    if not live or (live[0] == 0 and live[-1] == kernel - 1):
+        return None
+    lo, hi = live[0], live[-1] + 1
+    cropped_padding = padding - lo * dilation
+    if cropped_padding < 0 or output_size(size, hi - lo, stride, cropped_padding, dilation) != out:
+        return None
+    return lo, hi, cropped_padding
+
+
+def _cropped(x_hw, w_hw, stride, padding, dilation):
+    """Kernel slices and padding without the taps that only ever read padding (DenseNet's 3x3
+    convolutions of 1x1 planes: 9x less im2col and GEMM), or None when every tap is live."""
+    axes = [_live_taps(x_hw[i], w_hw[i], stride[i], padding[i], dilation[i]) for i in range(2)]
+    if axes == [None, None]:
+        return None
+    slices, pads = [], []
+    for i, axis in enumerate(axes):
+        lo, hi, pad = axis if axis is not None else (0, w_hw[i], padding[i])
+        slices.append(slice(lo, hi))
+        pads.append(pad)
+    return (slice(None), slice(None)) + tuple(slices), tuple(pads)
+
+
 def conv2d_forward(x, w, b, stride, padding, dilation, groups):
+    crop = _cropped(x.shape[2:], w.shape[2:], stride, padding, dilation)
+    if crop is not None:
+        taps, padding = crop
+        return conv2d_forward(x, w[taps], b, stride, padding, dilation, groups)
     x = np.ascontiguousarray(x)
     w = np.ascontiguousarray(w, dtype=x.dtype)
     N, C_in, H, W = x.shape
@@ -98,6 +132,10 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
 
 
 def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation, groups):
+    crop = _cropped(x_shape[2:], w.shape[2:], stride, padding, dilation)
+    if crop is not None:
+        taps, padding = crop
+        return conv2d_backward_input(grad_y, w[taps], x_shape, stride, padding, dilation, groups)
     grad_y = np.ascontiguousarray(grad_y)
     w = np.ascontiguousarray(w, dtype=grad_y.dtype)
     C_out = grad_y.shape[1]
@@ -111,6 +149,13 @@ def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation, groups)
 
 
 def conv2d_backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups):
+    crop = _cropped(x.shape[2:], w_shape[2:], stride, padding, dilation)
+    if crop is not None:  # the dead taps' gradient is zero
+        taps, padding = crop
+        grad_w = np.zeros(w_shape, dtype=grad_y.dtype)
+        live_shape = grad_w[taps].shape
+        grad_w[taps] = conv2d_backward_weight(grad_y, x, live_shape, stride, padding, dilation, groups)
+        return grad_w
     grad_y = np.ascontiguousarray(grad_y)
     x = np.ascontiguousarray(x, dtype=grad_y.dtype)
     N, C_out = grad_y.shape[:2]
