@@ -61,16 +61,16 @@ def _scratch(role, shape, dtype):
 
 @njit(parallel=True, fastmath=True, cache=True)
 def _bias_grad(grad_y):
-    N, C_out, OH, OW = grad_y.shape
+    """grad_y: (N, C_out, P), the planes flattened (no per-plane views in the loop)."""
+    N, C_out, P = grad_y.shape
     grad_b = np.empty(C_out, dtype=grad_y.dtype)
     for co in prange(C_out):
         total = grad_y.dtype.type(0)
         for n in range(N):
             # Sum each plane on its own first: shorter float32 sums lose less to rounding.
-            plane = grad_y[n, co].reshape(OH * OW)
             plane_total = grad_y.dtype.type(0)
-            for p in range(OH * OW):
-                plane_total += plane[p]
+            for p in range(P):
+                plane_total += grad_y[n, co, p]
             total += plane_total
         grad_b[co] = total
     return grad_b
@@ -170,4 +170,5 @@ def conv2d_backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups
 
 
 def conv2d_backward_bias(grad_y):
-    return _bias_grad(np.ascontiguousarray(grad_y))
+    grad_y = np.ascontiguousarray(grad_y)
+    return _bias_grad(grad_y.reshape(grad_y.shape[0], grad_y.shape[1], -1))

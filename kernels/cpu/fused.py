@@ -9,7 +9,10 @@ pass about ties (5.8 ms each). A fused softmax + cross-entropy was measured and 
 
 minigrad.ops.layers.BatchNorm uses these kernels in training mode (any ndim, viewed as (N, C, rest,
 1)); with them and the padded-plane im2col (conv_per_sample.py) the d2l DenseNet step (batch 32,
-2 threads) went 202 -> 111 ms and ResNet-18 276 -> 209 ms.
+2 threads) went 202 -> 111 ms and ResNet-18 276 -> 209 ms. Indexing the channels' planes as one
+flat (N, C, H * W) array instead of a reshaped view per plane then took forward + backward of
+(32, 160, 8, 8) from 1.6 to 0.22 ms and of (32, 64, 32, 32) from 2.8 to 1.6 ms (PyTorch: 0.74 and
+4.4 ms), and the two steps against PyTorch from 0.57x to 0.65x (DenseNet), 0.95x to 1.30x (ResNet).
 """
 import numpy as np
 from numba import njit, prange
@@ -17,8 +20,9 @@ from numba import njit, prange
 
 @njit(parallel=True, fastmath=True, cache=True)
 def _batch_norm_forward(x, gamma, beta, eps):
-    N, C, H, W = x.shape
-    P = H * W
+    """x: (N, C, P), each channel's planes flattened (no per-plane views inside the loops: at
+    DenseNet's 2x2 and 4x4 planes those cost more than the arithmetic)."""
+    N, C, P = x.shape
     count = x.dtype.type(N * P)
     y = np.empty_like(x)
     mean = np.empty(C, dtype=x.dtype)
@@ -28,28 +32,24 @@ def _batch_norm_forward(x, gamma, beta, eps):
         # E[x^2] - E[x]^2 would cancel; per-plane partial sums keep each float32 sum short.
         total = x.dtype.type(0)
         for n in range(N):
-            plane = x[n, c].reshape(P)
             plane_total = x.dtype.type(0)
             for p in range(P):
-                plane_total += plane[p]
+                plane_total += x[n, c, p]
             total += plane_total
         channel_mean = total / count
         squares = x.dtype.type(0)
         for n in range(N):
-            plane = x[n, c].reshape(P)
             plane_squares = x.dtype.type(0)
             for p in range(P):
-                deviation = plane[p] - channel_mean
+                deviation = x[n, c, p] - channel_mean
                 plane_squares += deviation * deviation
             squares += plane_squares
         channel_invstd = x.dtype.type(1) / np.sqrt(squares / count + eps)
         scale = gamma[c] * channel_invstd
         shift = beta[c] - channel_mean * scale
         for n in range(N):
-            src = x[n, c].reshape(P)
-            dst = y[n, c].reshape(P)
             for p in range(P):
-                dst[p] = src[p] * scale + shift
+                y[n, c, p] = x[n, c, p] * scale + shift
         mean[c] = channel_mean
         invstd[c] = channel_invstd
     return y, mean, invstd
@@ -57,8 +57,7 @@ def _batch_norm_forward(x, gamma, beta, eps):
 
 @njit(parallel=True, fastmath=True, cache=True)
 def _batch_norm_backward(grad_y, x, gamma, mean, invstd):
-    N, C, H, W = x.shape
-    P = H * W
+    N, C, P = x.shape
     count = x.dtype.type(N * P)
     grad_x = np.empty_like(x)
     grad_gamma = np.empty(C, dtype=x.dtype)
@@ -68,14 +67,14 @@ def _batch_norm_backward(grad_y, x, gamma, mean, invstd):
         # grad_x = gamma * invstd * (gy - grad_beta / M - xhat * grad_gamma / M).
         sum_grad = x.dtype.type(0)
         sum_grad_centered = x.dtype.type(0)
+        channel_mean = mean[c]
         for n in range(N):
-            gy = grad_y[n, c].reshape(P)
-            src = x[n, c].reshape(P)
             plane_grad = x.dtype.type(0)
             plane_grad_centered = x.dtype.type(0)
             for p in range(P):
-                plane_grad += gy[p]
-                plane_grad_centered += gy[p] * (src[p] - mean[c])
+                gy = grad_y[n, c, p]
+                plane_grad += gy
+                plane_grad_centered += gy * (x[n, c, p] - channel_mean)
             sum_grad += plane_grad
             sum_grad_centered += plane_grad_centered
         grad_beta[c] = sum_grad
@@ -84,23 +83,27 @@ def _batch_norm_backward(grad_y, x, gamma, mean, invstd):
         mean_grad = sum_grad / count
         centered_factor = sum_grad_centered * invstd[c] * invstd[c] / count
         for n in range(N):
-            gy = grad_y[n, c].reshape(P)
-            src = x[n, c].reshape(P)
-            dst = grad_x[n, c].reshape(P)
             for p in range(P):
-                dst[p] = scale * (gy[p] - mean_grad - (src[p] - mean[c]) * centered_factor)
+                grad_x[n, c, p] = scale * (grad_y[n, c, p] - mean_grad
+                                           - (x[n, c, p] - channel_mean) * centered_factor)
     return grad_x, grad_gamma, grad_beta
 
 
+def _flat(array, dtype=None):
+    array = np.ascontiguousarray(array, dtype)
+    return array.reshape(array.shape[0], array.shape[1], -1)
+
+
 def batch_norm_forward(x, gamma, beta, eps):
-    x = np.ascontiguousarray(x)
-    return _batch_norm_forward(x, np.ascontiguousarray(gamma, x.dtype),
-                               np.ascontiguousarray(beta, x.dtype), x.dtype.type(eps))
+    x3 = _flat(x)
+    y, mean, invstd = _batch_norm_forward(x3, np.ascontiguousarray(gamma, x3.dtype),
+                                          np.ascontiguousarray(beta, x3.dtype), x3.dtype.type(eps))
+    return y.reshape(x.shape), mean, invstd
 
 
 def batch_norm_backward(grad_y, x, gamma, mean, invstd):
-    grad_y = np.ascontiguousarray(grad_y)
     dtype = grad_y.dtype
-    return _batch_norm_backward(grad_y, np.ascontiguousarray(x, dtype),
-                                np.ascontiguousarray(gamma, dtype), np.ascontiguousarray(mean, dtype),
-                                np.ascontiguousarray(invstd, dtype))
+    grad_x, grad_gamma, grad_beta = _batch_norm_backward(
+        _flat(grad_y), _flat(x, dtype), np.ascontiguousarray(gamma, dtype),
+        np.ascontiguousarray(mean, dtype), np.ascontiguousarray(invstd, dtype))
+    return grad_x.reshape(grad_y.shape), grad_gamma, grad_beta
