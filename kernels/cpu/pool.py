@@ -50,19 +50,18 @@ def _is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
 
 
 @njit(parallel=True, fastmath=FINITE_FREE_FASTMATH, cache=True)
-def _max_pool_forward(x, h_start, h_lo, h_hi, dh, w_start, w_lo, w_hi, dw):
-    N, C, H, W = x.shape
+def _max_pool_forward(x, W, h_start, h_lo, h_hi, dh, w_start, w_lo, w_hi, dw):
+    """x: (planes, H * W). Flat planes: indexing 2-D views measured 15% slower, and reshaping a
+    view per plane inside the loop costs more than a small plane's work."""
+    planes = x.shape[0]
     OH, OW = h_start.shape[0], w_start.shape[0]
-    y = np.empty((N, C, OH, OW), dtype=x.dtype)
-    argmax = np.empty((N, C, OH, OW), dtype=np.int32)
+    y = np.empty((planes, OH * OW), dtype=x.dtype)
+    argmax = np.empty((planes, OH * OW), dtype=np.int32)
     lowest = x.dtype.type(-np.inf)
-    for plane in prange(N * C):
-        n = plane // C
-        c = plane - n * C
-        # Flat indexing of the plane: measured 15% faster than indexing 2-D views.
-        src = x[n, c].reshape(H * W)
-        y_plane = y[n, c].reshape(OH * OW)
-        argmax_plane = argmax[n, c].reshape(OH * OW)
+    for plane in prange(planes):
+        src = x[plane]
+        y_plane = y[plane]
+        argmax_plane = argmax[plane]
         for oh in range(OH):
             h0, kh_lo, kh_hi = h_start[oh], h_lo[oh], h_hi[oh]
             for ow in range(OW):
@@ -145,6 +144,12 @@ def _route_to_argmax(grad_y, argmax, H, W):
     return grad_x.reshape(N, C, H, W)
 
 
+def _max_pool_planes(x, OH, OW, *windows):
+    N, C, H, W = x.shape
+    y, argmax = _max_pool_forward(x.reshape(N * C, H * W), W, *windows)
+    return y.reshape(N, C, OH, OW), argmax.reshape(N, C, OH, OW)
+
+
 def max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode):
     x = np.ascontiguousarray(x)
     _, _, H, W = x.shape
@@ -153,8 +158,8 @@ def max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode):
     OW = output_size(W, KW, sw, pw, dw, ceil_mode)
     if dilation == (1, 1) and _is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
         return _max_pool_2x2_forward(x, OH, OW)
-    return _max_pool_forward(x, *_max_taps(H, _strided_starts(OH, sh, ph), KH, dh), dh,
-                             *_max_taps(W, _strided_starts(OW, sw, pw), KW, dw), dw)
+    return _max_pool_planes(x, OH, OW, *_max_taps(H, _strided_starts(OH, sh, ph), KH, dh), dh,
+                            *_max_taps(W, _strided_starts(OW, sw, pw), KW, dw), dw)
 
 
 def max_pool2d_backward(grad_y, argmax, x_shape, kernel_size, stride, padding, dilation, ceil_mode):
@@ -168,8 +173,8 @@ def adaptive_max_pool2d_forward(x, output_size):
     (OH, OW), (H, W) = output_size, x.shape[2:]
     h_start, h_end = _adaptive_bounds(OH, H)
     w_start, w_end = _adaptive_bounds(OW, W)
-    return _max_pool_forward(x, *_max_taps(H, h_start, h_end - h_start, 1), 1,
-                             *_max_taps(W, w_start, w_end - w_start, 1), 1)
+    return _max_pool_planes(x, OH, OW, *_max_taps(H, h_start, h_end - h_start, 1), 1,
+                            *_max_taps(W, w_start, w_end - w_start, 1), 1)
 
 
 def adaptive_max_pool2d_backward(grad_y, argmax, x_shape):
