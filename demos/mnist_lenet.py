@@ -45,6 +45,12 @@ def main():
     parser.add_argument("--checkpoint", default=None, help="save model + optimizer every epoch")
     parser.add_argument("--plot", default=None, help="draw the loss/accuracy curves to this PNG")
     args = parser.parse_args()
+    if args.device != "cpu":
+        try:  # load the GPU backend now: a missing GPU, CuPy or numba-cuda is one clear line
+            torch.set_device(args.device)
+        except RuntimeError as error:
+            parser.exit(1, f"{error}\n")
+        torch.set_device("cpu")  # the data stay on the host; fit() moves model and batches
 
     torch.manual_seed(args.seed)
     Dataset = FashionMNIST if args.dataset == "fashion" else MNIST

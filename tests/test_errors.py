@@ -269,3 +269,14 @@ def test_import_does_not_load_gpu_modules():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "LOADED []" in r.stdout, r.stdout
+
+
+def test_demo_without_a_gpu_says_what_is_missing_in_one_line():
+    from pathlib import Path
+    if mg.cuda.is_available():
+        pytest.skip("a GPU is usable here")
+    demo = Path(__file__).resolve().parent.parent / "demos" / "mnist_lenet.py"
+    result = subprocess.run([sys.executable, str(demo), "--device", "cuda"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1
+    assert 'set_device("cuda")' in result.stderr and "Traceback" not in result.stderr
