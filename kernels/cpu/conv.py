@@ -36,6 +36,7 @@ from .conv_direct import (
     direct_forward,
     lanes_for,
 )
+from .fused import channel_sum
 
 DIRECT_MAX_CHANNEL_PRODUCT = 1024
 
@@ -62,17 +63,9 @@ def _scratch(role, shape, dtype):
 @njit(parallel=True, fastmath=True, cache=True)
 def _bias_grad(grad_y):
     """grad_y: (N, C_out, P), the planes flattened (no per-plane views in the loop)."""
-    N, C_out, P = grad_y.shape
-    grad_b = np.empty(C_out, dtype=grad_y.dtype)
-    for co in prange(C_out):
-        total = grad_y.dtype.type(0)
-        for n in range(N):
-            # Sum each plane on its own first: shorter float32 sums lose less to rounding.
-            plane_total = grad_y.dtype.type(0)
-            for p in range(P):
-                plane_total += grad_y[n, co, p]
-            total += plane_total
-        grad_b[co] = total
+    grad_b = np.empty(grad_y.shape[1], dtype=grad_y.dtype)
+    for co in prange(grad_y.shape[1]):
+        grad_b[co] = channel_sum(grad_y, co)
     return grad_b
 
 

@@ -18,6 +18,20 @@ import numpy as np
 from numba import njit, prange
 
 
+@njit(inline="always")
+def channel_sum(x, c):
+    """The sum of channel c of x (N, C, P), plane by plane: shorter float32 sums lose less to
+    rounding."""
+    N, _, P = x.shape
+    total = x.dtype.type(0)
+    for n in range(N):
+        plane_total = x.dtype.type(0)
+        for p in range(P):
+            plane_total += x[n, c, p]
+        total += plane_total
+    return total
+
+
 @njit(parallel=True, fastmath=True, cache=True)
 def _batch_norm_forward(x, gamma, beta, eps):
     """x: (N, C, P), each channel's planes flattened (no per-plane views inside the loops: at
@@ -30,13 +44,7 @@ def _batch_norm_forward(x, gamma, beta, eps):
     for c in prange(C):
         # Two passes (mean, then squared deviations) stay accurate in float32 where the one-pass
         # E[x^2] - E[x]^2 would cancel; per-plane partial sums keep each float32 sum short.
-        total = x.dtype.type(0)
-        for n in range(N):
-            plane_total = x.dtype.type(0)
-            for p in range(P):
-                plane_total += x[n, c, p]
-            total += plane_total
-        channel_mean = total / count
+        channel_mean = channel_sum(x, c) / count
         squares = x.dtype.type(0)
         for n in range(N):
             plane_squares = x.dtype.type(0)

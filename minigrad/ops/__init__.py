@@ -335,8 +335,9 @@ def _array_index(index, backend):
 
 
 def _check_array_bounds(index, shape):
-    """NumPy raises on an integer index past a dimension; CuPy wraps it around silently. So on the GPU
-    the index arrays are checked here (one host sync per array)."""
+    """Integer index arrays against the dimensions they index. NumPy would raise by itself, but CuPy
+    wraps such an index around silently, so the check is made here for both devices (on the GPU it
+    costs one host sync per index array)."""
     consumed = builtins.sum(1 for item in index if item is not None and item is not Ellipsis)
     dim = 0
     for item in index:
@@ -356,7 +357,7 @@ def _check_array_bounds(index, shape):
 
 def _device_index(input, index):
     index, basic = _array_index(index, input._backend)
-    if input._backend.xp is not np:
+    if not basic:
         _check_array_bounds(index, input.shape)
     return index, basic
 
