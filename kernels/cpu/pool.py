@@ -117,8 +117,8 @@ def _max_pool_2x2_forward(x, OH, OW):
                 for ow in range(OW):
                     index = start + 2 * ow
                     best, best_index = top_row[2 * ow], index
-                    for offset in (1, W, W + 1):
-                        value = src[(index + offset) // W, (index + offset) % W]
+                    for value, offset in ((top_row[2 * ow + 1], 1), (bottom_row[2 * ow], W),
+                                          (bottom_row[2 * ow + 1], W + 1)):
                         if value > best or value != value:
                             best, best_index = value, index + offset
                     y_row[ow] = best
