@@ -1,28 +1,41 @@
-"""Losses: nll_loss as one op; cross_entropy and mse_loss composed from ops."""
+"""Losses: nll_loss and the mean reduction as ops; cross_entropy and mse_loss composed from ops.
+
+Nothing here moves a value to the host (a GPU sync) but the target range check."""
 from ..autograd import Function
 from .reduce import LogSoftmax
 
 
 class NllLoss(Function):
-    """Per-sample -weight[t] * logp[i, t], or 0 where t is ignore_index."""
+    """Per-sample -scale[i] * logp[i, target[i]]; scale holds each target's class weight, 0 where
+    the target is ignored."""
 
-    def forward(self, logp, target, weight, ignore_index):
-        xp = self.xp
-        valid = target != ignore_index
-        safe = xp.where(valid, target, 0)
-        scale = valid.astype(logp.dtype)
-        if weight is not None:
-            scale = scale * weight[safe]
-        self.save_for_backward(safe, scale)
+    def forward(self, logp, target, scale):
+        self.save_for_backward(target, scale)
         self.shape = logp.shape
-        picked = xp.take_along_axis(logp, safe[:, None], axis=1)[:, 0]
+        picked = self.xp.take_along_axis(logp, target[:, None], axis=1)[:, 0]
         return -picked * scale
 
     def backward(self, grad):
-        safe, scale = self.saved_tensors
+        target, scale = self.saved_tensors
         xp = self.xp
         classes = xp.arange(self.shape[1])
-        return xp.where(classes == safe[:, None], (-grad * scale)[:, None], grad.dtype.type(0))
+        return xp.where(classes == target[:, None], (-grad * scale)[:, None], grad.dtype.type(0))
+
+
+class WeightedMean(Function):
+    """sum(losses) / total, torch's mean reduction. total is an array on the losses' device, so
+    no value crosses to the host. A total of 0 (every target ignored) gives nan, with a zero
+    gradient, as in torch."""
+
+    def forward(self, losses, total):
+        xp = self.xp
+        empty = total == 0
+        self.divisor = xp.where(empty, 1, total).astype(losses.dtype)
+        self.shape = losses.shape
+        return xp.where(empty, losses.dtype.type("nan"), losses.sum() / self.divisor)
+
+    def backward(self, grad):
+        return self.xp.broadcast_to(grad / self.divisor, self.shape), None
 
 
 def _classes_last(input, target):
@@ -53,33 +66,37 @@ def _check_target(name, input, target, ignore_index):
                          f"{classes} classes")
 
 
-def _reduce(losses, reduction, weight_sum):
+def _reduce(losses, reduction, total):
     if reduction == "none":
         return losses
     if reduction == "sum":
         return losses.sum()
     if reduction == "mean":
-        if weight_sum == 0:  # every target ignored: torch's loss is nan, its gradient zero
-            return losses.sum() + float("nan")
-        return losses.sum() / weight_sum
+        return WeightedMean.apply(losses, total)
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _weight_sum(target, weight, ignore_index):
-    """What torch's mean reduction divides by: the summed weights of the non-ignored targets."""
-    valid = target._data != ignore_index
-    return float(valid.sum() if weight is None else weight._data[target._data[valid]].sum())
+def _target_scales(target, weight, ignore_index, dtype):
+    """The targets with ignored ones replaced by class 0 (any valid class: their scale is 0), and
+    each target's scale: its class weight (1 without weights), 0 where it is ignore_index."""
+    xp = target._backend.xp
+    data = target._data
+    valid = data != ignore_index
+    safe = xp.where(valid, data, 0)
+    if weight is None:
+        return safe, valid.astype(dtype)
+    return safe, xp.where(valid, weight._data[safe], 0).astype(dtype, copy=False)
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     _check_target("nll_loss", input, target, ignore_index)
     shape = tuple(target.shape)
     input, target = _classes_last(input, target)
-    losses = NllLoss.apply(input, target, None if weight is None else weight._data,
-                           ignore_index=ignore_index)
+    safe, scale = _target_scales(target, weight, ignore_index, input.dtype.np)
+    losses = NllLoss.apply(input, safe, scale)
     if reduction == "none":
         return losses.reshape(shape)
-    return _reduce(losses, reduction, _weight_sum(target, weight, ignore_index))
+    return _reduce(losses, reduction, scale.sum())
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
@@ -91,16 +108,16 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     shape = tuple(target.shape)
     input, target = _classes_last(input, target)
+    safe, scale = _target_scales(target, weight, ignore_index, input.dtype.np)
     logp = LogSoftmax.apply(input, dim=1)
-    losses = NllLoss.apply(logp, target, None if weight is None else weight._data,
-                           ignore_index=ignore_index)
+    losses = NllLoss.apply(logp, safe, scale)
     if label_smoothing > 0:
         weighted = logp if weight is None else logp * weight
         smooth = -(weighted.sum(1)) * (target != ignore_index)
         losses = losses * (1 - label_smoothing) + smooth * (label_smoothing / input.shape[1])
     if reduction == "none":
         return losses.reshape(shape)
-    return _reduce(losses, reduction, _weight_sum(target, weight, ignore_index))
+    return _reduce(losses, reduction, scale.sum())
 
 
 def mse_loss(input, target, reduction="mean"):
@@ -108,4 +125,4 @@ def mse_loss(input, target, reduction="mean"):
         raise RuntimeError(f"mse_loss: input shape {tuple(input.shape)} and target shape "
                            f"{tuple(target.shape)} differ (broadcasting them would compare every "
                            "pair); reshape one to match")
-    return _reduce((input - target) ** 2, reduction, input.numel())
+    return _reduce((input - target) ** 2, reduction, input._backend.xp.asarray(input.numel()))
