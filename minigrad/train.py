@@ -10,8 +10,14 @@ from .device import Device
 from .serialization import save
 
 
-def _accuracy_count(output, target):
-    return int((output.argmax(dim=1) == target).sum().item())
+# Sums of the loss and of the correct predictions stay on the batches' device, where reading one is
+# a host sync (on a GPU, a stall): the progress bar reads them at most this often, the epoch once.
+PROGRESS_SECONDS = 0.5
+
+
+def _correct(output, target):
+    """How many rows' largest output is the target: a tensor on their device."""
+    return (output.argmax(dim=1) == target).sum()
 
 
 def _to(batch, device):
@@ -27,11 +33,11 @@ def evaluate_accuracy(net, data_iter, device=None):
     with no_grad():
         for X, y in data_iter:
             X, y = _to(X, device), _to(y, device)
-            correct += _accuracy_count(net(X), y)
+            correct = _correct(net(X), y) + correct
             total += y.numel()
     if was_training:
         net.train()
-    return correct / max(total, 1)
+    return int(correct) / max(total, 1)
 
 
 class History(list):
@@ -91,7 +97,7 @@ class Trainer:
     def train_epoch(self, train_loader, epoch, epochs):
         self.net.train()
         loss_sum = correct = seen = 0
-        start = time.perf_counter()
+        start = shown = time.perf_counter()
         bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", leave=True, file=sys.stdout,
                    disable=not self.progress, dynamic_ncols=True)
         for X, y in bar:
@@ -104,11 +110,16 @@ class Trainer:
             if self.scheduler is not None and self.scheduler_interval == "batch":
                 self.scheduler.step()
             n = y.shape[0]
-            loss_sum += loss.item() * n
-            correct += _accuracy_count(output.detach(), y)
+            with no_grad():
+                loss_sum = loss.detach() * n + loss_sum
+                correct = _correct(output, y) + correct
             seen += n
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}",
-                            img_s=f"{seen / (time.perf_counter() - start):.0f}")
+            now = time.perf_counter()
+            if self.progress and now - shown >= PROGRESS_SECONDS:
+                shown = now
+                bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}",
+                                acc=f"{int(correct) / seen:.3f}", img_s=f"{seen / (now - start):.0f}")
+        loss_sum, correct = float(loss_sum), int(correct)
         if self.scheduler is not None and self.scheduler_interval == "epoch":
             self.scheduler.step()
         seconds = time.perf_counter() - start

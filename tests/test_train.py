@@ -214,3 +214,24 @@ def test_lenet_on_embedded_mnist_beats_90_percent():
           f"({len(history) * len(train_loader)} steps) in {seconds:.1f} s")
     assert accuracy > 0.90, history
     assert len(history) == 1 or history[-1]["loss"] < history[0]["loss"]
+
+
+def test_epoch_sums_stay_on_the_device_until_the_epoch_ends(monkeypatch):
+    # Reading a tensor's value is a host sync on a GPU: a quiet epoch of 8 batches reads its
+    # loss sum and correct count once each, at the end.
+    reads = []
+    item = mg.Tensor.item
+    monkeypatch.setattr(mg.Tensor, "item", lambda self: reads.append(1) or item(self))
+    mg.manual_seed(0)
+    net = mlp()
+    data = blobs(256, 0)
+    history = mg.train.fit(net, DataLoader(data, batch_size=32), None, 1,
+                           mg.optim.SGD(net.parameters(), lr=0.0), nn.CrossEntropyLoss(),
+                           progress=False)
+    assert len(reads) == 2
+    # lr 0: the epoch's loss and accuracy are those of the fixed net on the whole set
+    X, y = data.tensors
+    with mg.no_grad():
+        out = net(X)
+    assert history[0]["loss"] == pytest.approx(nn.functional.cross_entropy(out, y).item(), rel=1e-5)
+    assert history[0]["train_acc"] == pytest.approx((out.argmax(dim=1) == y).float().mean().item())
