@@ -125,4 +125,6 @@ def mse_loss(input, target, reduction="mean"):
         raise RuntimeError(f"mse_loss: input shape {tuple(input.shape)} and target shape "
                            f"{tuple(target.shape)} differ (broadcasting them would compare every "
                            "pair); reshape one to match")
-    return _reduce((input - target) ** 2, reduction, input._backend.xp.asarray(input.numel()))
+    squared = (input - target) ** 2
+    # xp.full fills the count in on the device (asarray would copy it there from the host)
+    return _reduce(squared, reduction, input._backend.xp.full((), input.numel(), squared.dtype.np))
