@@ -5,8 +5,8 @@ CuPy 14 has no cuDNN, so the convolution is ours.
 The column matrix of a chunk of n samples is (C_in * KH * KW, n * OH * OW): row (c, kh, kw), column
 (sample, oh, ow). Group g owns rows [g * K, (g + 1) * K) with K = C_in / groups * KH * KW, so one
 batched xp.matmul of the (groups, C_out / groups, K) weights with the (groups, K, n * OH * OW)
-columns runs every group; with groups = 1 it is one large GEMM over the whole chunk. A chunk holds
-as many samples as fit in COLUMN_BUDGET_BYTES (ResNet-18's widest layer at 32x32, batch 128: 302 MB
+columns runs every group; with groups = 1 it is one large 2-D GEMM over the whole chunk. A chunk
+holds as many samples as fit in COLUMN_BUDGET_BYTES (ResNet-18's widest layer at 32x32, batch 128: 302 MB
 in float32, one chunk).
 
 Layouts (C-contiguous): x (N, C_in, H, W), w (C_out, C_in / groups, KH, KW), y (N, C_out, OH, OW).
@@ -22,55 +22,76 @@ COLUMN_BUDGET_BYTES = 1 << 30
 @cuda.jit(cache=True)
 def _im2col(x, first_sample, cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
     """cols[(c, kh, kw), (n, oh, ow)] = x[first_sample + n, c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw],
-    zero where that falls in the padding. Consecutive threads write consecutive columns."""
-    _, _, H, W = x.shape
-    rows, columns = cols.shape
-    taps, pixels = KH * KW, OH * OW
+    zero where that falls in the padding. A thread owns one (c, n, oh, ow) and writes its KH * KW
+    taps: the integer divisions that locate it, the costly part on a GPU, are paid once per window
+    rather than once per entry. Consecutive threads write consecutive columns."""
+    _, C, H, W = x.shape
+    columns = cols.shape[1]
+    pixels = OH * OW
     zero = cols.dtype.type(0)
-    for index in range(cuda.grid(1), rows * columns, cuda.gridsize(1)):
-        row = index // columns
-        column = index - row * columns
-        c = row // taps
-        kh = (row - c * taps) // KW
-        kw = row - c * taps - kh * KW
+    for index in range(cuda.grid(1), C * columns, cuda.gridsize(1)):
+        c = index // columns
+        column = index - c * columns
         n = column // pixels
         oh = (column - n * pixels) // OW
         ow = column - n * pixels - oh * OW
-        h = oh * sh - ph + kh * dh
-        w = ow * sw - pw + kw * dw
-        if 0 <= h < H and 0 <= w < W:
-            cols[row, column] = x[first_sample + n, c, h, w]
-        else:
-            cols[row, column] = zero
+        row = c * KH * KW
+        for kh in range(KH):
+            h = oh * sh - ph + kh * dh
+            for kw in range(KW):
+                w = ow * sw - pw + kw * dw
+                if 0 <= h < H and 0 <= w < W:
+                    cols[row, column] = x[first_sample + n, c, h, w]
+                else:
+                    cols[row, column] = zero
+                row += 1
+
+
+@cuda.jit(device=True)
+def _output_cell(scaled, stride, cells):
+    """The output cell o with o * stride == scaled, or -1 if there is none (no division when the
+    stride is 1, the common case)."""
+    if scaled < 0:
+        return -1
+    cell = scaled
+    if stride != 1:
+        cell = scaled // stride
+        if cell * stride != scaled:
+            return -1
+    return cell if cell < cells else -1
 
 
 @cuda.jit(cache=True)
 def _col2im(cols, grad_x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
     """grad_x[n, c, h, w] = the sum of the column entries that im2col read from (n, c, h, w): for
     each tap (kh, kw), the output pixel whose window put (h, w) under that tap, if there is one."""
-    samples, C, H, W = grad_x.shape
+    _, C, H, W = grad_x.shape
     pixels = OH * OW
-    for index in range(cuda.grid(1), samples * C * H * W, cuda.gridsize(1)):
-        w = index % W
-        h = (index // W) % H
-        c = (index // (W * H)) % C
-        n = index // (W * H * C)
+    for index in range(cuda.grid(1), grad_x.size, cuda.gridsize(1)):
+        plane = index // (H * W)
+        h = (index - plane * (H * W)) // W
+        w = index - plane * (H * W) - h * W
+        n = plane // C
+        c = plane - n * C
         total = grad_x.dtype.type(0)
         for kh in range(KH):
-            oh_scaled = h + ph - kh * dh  # = oh * sh for the output row that uses this tap
-            if oh_scaled < 0:
-                break  # later taps sit further down: no output row reaches back to h
-            if oh_scaled % sh != 0 or oh_scaled // sh >= OH:
+            oh = _output_cell(h + ph - kh * dh, sh, OH)
+            if oh < 0:
                 continue
-            oh = oh_scaled // sh
             for kw in range(KW):
-                ow_scaled = w + pw - kw * dw
-                if ow_scaled < 0:
-                    break
-                if ow_scaled % sw != 0 or ow_scaled // sw >= OW:
-                    continue
-                total += cols[(c * KH + kh) * KW + kw, n * pixels + oh * OW + ow_scaled // sw]
+                ow = _output_cell(w + pw - kw * dw, sw, OW)
+                if ow >= 0:
+                    total += cols[(c * KH + kh) * KW + kw, n * pixels + oh * OW + ow]
         grad_x[n, c, h, w] = total
+
+
+def _grouped_matmul(a, b):
+    """a @ b for each group: (groups, M, K) @ (groups, K, N). With one group, a plain 2-D GEMM:
+    measured on an H100, CuPy's batched matmul of one (64, 131072) @ (131072, 576) product (ResNet's
+    weight gradient) took 0.86 ms, the 2-D product of the same views 0.28 ms."""
+    if a.shape[0] == 1:
+        return (a[0] @ b[0])[None]
+    return xp.matmul(a, b)
 
 
 class _Geometry:
@@ -100,7 +121,7 @@ class _Geometry:
     def columns(self, x, first, end):
         """The (groups, K, n * OH * OW) column matrix of samples [first, end)."""
         cols = xp.empty((self.rows, (end - first) * self.pixels), dtype=x.dtype)
-        launch(_im2col, cols.size, x, first, cols, *self.kernel_args())
+        launch(_im2col, cols.size // (self.KH * self.KW), x, first, cols, *self.kernel_args())
         return cols.reshape(self.groups, self.group_rows, -1)
 
     def grad_rows(self, grad_y, first, end):
@@ -120,7 +141,8 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     bias = None if b is None else xp.asarray(b, dtype=x.dtype).reshape(1, g.C_out, 1)
     for first, end in g.chunks(x.dtype.itemsize):
         n = end - first
-        product = xp.matmul(weights, g.columns(x, first, end))  # (groups, C_out / groups, n*OH*OW)
+        # (groups, C_out / groups, n * OH * OW)
+        product = _grouped_matmul(weights, g.columns(x, first, end))
         # (C_out, n, OH*OW) back to (n, C_out, OH*OW), with the bias added in the same pass
         by_sample = product.reshape(g.C_out, n, g.pixels).transpose(1, 0, 2)
         target = y[first:end].reshape(n, g.C_out, g.pixels)
@@ -138,7 +160,7 @@ def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation, groups)
     weights_t = w.reshape(groups, g.group_out, g.group_rows).transpose(0, 2, 1)
     grad_x = xp.empty(tuple(x_shape), dtype=grad_y.dtype)
     for first, end in g.chunks(grad_y.dtype.itemsize):
-        cols = xp.matmul(weights_t, g.grad_rows(grad_y, first, end)).reshape(g.rows, -1)
+        cols = _grouped_matmul(weights_t, g.grad_rows(grad_y, first, end)).reshape(g.rows, -1)
         target = grad_x[first:end]
         launch(_col2im, target.size, cols, target, *g.kernel_args())
     return grad_x
@@ -151,7 +173,7 @@ def conv2d_backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups
     grad_w = None
     for first, end in g.chunks(x.dtype.itemsize):
         cols = g.columns(x, first, end)
-        product = xp.matmul(g.grad_rows(grad_y, first, end), cols.transpose(0, 2, 1))
+        product = _grouped_matmul(g.grad_rows(grad_y, first, end), cols.transpose(0, 2, 1))
         grad_w = product if grad_w is None else grad_w + product
     if grad_w is None:  # an empty batch
         return xp.zeros(tuple(w_shape), dtype=grad_y.dtype)
