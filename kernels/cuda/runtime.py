@@ -19,6 +19,7 @@ if SIMULATED:
     import numpy as xp
 else:
     import cupy as xp
+    from cuda.core.utils import StridedMemoryView
 
 # Every kernel is a grid-stride loop (each thread takes elements i, i + grid size, ...), so the
 # grid can stay bounded whatever the array size. On a GPU: 256 threads a block and enough blocks to
@@ -49,4 +50,16 @@ def launch(kernel, elements, *args):
     if elements == 0:
         return
     blocks = min(MAX_BLOCKS, -(-elements // THREADS_PER_BLOCK))
+    if not SIMULATED:
+        args = [_as_kernel_argument(arg) for arg in args]
     kernel[blocks, THREADS_PER_BLOCK, current_stream()](*args)
+
+
+def _as_kernel_argument(value):
+    """A contiguous CuPy array as a DLPack view that asks for no stream synchronisation
+    (stream_ptr=-1): the kernel runs on the stream that wrote the array. Passed as they are, CuPy
+    arrays make Numba synchronise their stream at every launch (the CUDA array interface's 'stream'
+    entry), and are slower to type: a launch with 3 arrays took 0.17 ms, 0.14 ms with these views."""
+    if isinstance(value, xp.ndarray) and value.flags.c_contiguous:
+        return StridedMemoryView.from_dlpack(value, stream_ptr=-1)
+    return value
