@@ -3,6 +3,9 @@
 # versions, the install, the GPU test suite, the GPU benchmark and the demo on cuda. Logs go to $OUT
 # when it is set (the device tool), else to ./gpu-logs.
 #   bash benchmarks/gpu_checks.sh [pytest args...]   e.g.  -k "conv2d or lenet"
+# Environment: TEST_SECONDS (330), BENCH_SECONDS (200) and REPEATS (10) bound each part;
+# SKIP_BENCH=1 and SKIP_DEMO=1 leave parts out. On the lent H100 image (NumPy 2.5) carry a NumPy 2.4
+# wheel in .whl/ (see setup.cfg's cuda extra for why).
 set -u
 export PYTHONUNBUFFERED=1
 LOGS=${OUT:-gpu-logs}
