@@ -234,6 +234,25 @@ def test_updates_in_place_keep_dtype_and_record_nothing(name, kwargs, dtype):
             assert value._data.dtype == dtype and not value.requires_grad
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_strided_parameter_matches_torch(name):
+    """A parameter that is a transposed view is updated in place, as torch updates its own."""
+    torch = _torch()
+    rng = np.random.default_rng(7)
+    array = rng.standard_normal((3, 4)).astype(np.float32)
+    p = mg.tensor(array, requires_grad=True).detach().T.requires_grad_()
+    q = torch.tensor(array).T.requires_grad_()
+    assert not p._data.flags.c_contiguous
+    kwargs = {"lr": 0.1, "momentum": 0.9, "nesterov": True} if name == "SGD" else {"lr": 0.1}
+    mopt, topt = getattr(optim, name)([p], **kwargs), getattr(torch.optim, name)([q], **kwargs)
+    for step in range(3):
+        grad = rng.standard_normal((4, 3)).astype(np.float32)
+        p.grad, q.grad = mg.tensor(grad), torch.tensor(grad)
+        mopt.step()
+        topt.step()
+        _assert_params_equal([p], [q], step)
+
+
 def test_float32_gradient_for_float64_parameter_is_cast():
     p = mg.tensor(np.ones(3), dtype=mg.float64, requires_grad=True)
     p.grad = mg.tensor(np.ones(3, np.float32))
