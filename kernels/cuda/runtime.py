@@ -1,7 +1,7 @@
 """What the CUDA kernel table runs on: its array module, the stream its kernels join, launch sizes.
 
-On a GPU the arrays are CuPy arrays and the Numba-CUDA kernels take them as they are (through the
-DLPack / CUDA array interface: no copies). Under Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1,
+On a GPU the arrays are CuPy arrays and the Numba-CUDA kernels take them through DLPack views (no
+copies), on CuPy's current stream. Under Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1,
 no GPU needed) the array module is NumPy and the simulator runs every CUDA thread in Python, so the
 tests on a CPU-only machine exercise the same table, the same kernels and the same glue code.
 """
