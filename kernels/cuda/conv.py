@@ -6,8 +6,8 @@ The column matrix of a chunk of n samples is (C_in * KH * KW, n * OH * OW): row 
 (sample, oh, ow). Group g owns rows [g * K, (g + 1) * K) with K = C_in / groups * KH * KW, so one
 batched xp.matmul of the (groups, C_out / groups, K) weights with the (groups, K, n * OH * OW)
 columns runs every group; with groups = 1 it is one large 2-D GEMM over the whole chunk. A chunk
-holds as many samples as fit in COLUMN_BUDGET_BYTES (ResNet-18's widest layer at 32x32, batch 128: 302 MB
-in float32, one chunk).
+holds as many samples as fit in COLUMN_BUDGET_BYTES (ResNet-18's widest layer at 32x32, batch 128:
+302 MB in float32, one chunk).
 
 Layouts (C-contiguous): x (N, C_in, H, W), w (C_out, C_in / groups, KH, KW), y (N, C_out, OH, OW).
 """
