@@ -128,9 +128,9 @@ def from_dlpack(obj):
         raise TypeError(f"from_dlpack expects an object with __dlpack__ and __dlpack_device__ (a "
                         f"NumPy or CuPy array, a PyTorch tensor), got {type(obj).__name__}")
     device_type = int(obj.__dlpack_device__()[0])
-    if device_type in (_DLPACK_CPU, _DLPACK_CUDA_HOST):
+    if device_type in _DLPACK_HOST:
         target = backend("cpu")
-    elif device_type in (_DLPACK_CUDA, _DLPACK_CUDA_MANAGED):
+    elif device_type in _DLPACK_GPU:
         target = backend("cuda")
     else:
         raise RuntimeError(f"from_dlpack: memory on DLPack device type {device_type} is neither the "
@@ -151,8 +151,9 @@ def in_gpu_memory(obj):
     tensor)."""
     if isinstance(obj, (np.ndarray, np.generic)) or not hasattr(obj, "__dlpack_device__"):
         return False
-    return int(obj.__dlpack_device__()[0]) in (_DLPACK_CUDA, _DLPACK_CUDA_MANAGED)
+    return int(obj.__dlpack_device__()[0]) in _DLPACK_GPU
 
 
-# DLPack's device types (dlpack.h, DLDeviceType)
-_DLPACK_CPU, _DLPACK_CUDA, _DLPACK_CUDA_HOST, _DLPACK_CUDA_MANAGED = 1, 2, 3, 13
+# DLPack's device types (dlpack.h, DLDeviceType): host memory (CPU, CUDA pinned host) and GPU
+# memory (CUDA, CUDA managed)
+_DLPACK_HOST, _DLPACK_GPU = (1, 3), (2, 13)

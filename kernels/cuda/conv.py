@@ -14,7 +14,7 @@ Layouts (C-contiguous): x (N, C_in, H, W), w (C_out, C_in / groups, KH, KW), y (
 from numba import cuda
 
 from ..shapes import output_size
-from .runtime import launch, xp
+from .runtime import launch, unravel, xp
 
 COLUMN_BUDGET_BYTES = 1 << 30
 
@@ -27,14 +27,11 @@ def _im2col(x, first_sample, cols, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
     rather than once per entry. Consecutive threads write consecutive columns."""
     _, C, H, W = x.shape
     columns = cols.shape[1]
-    pixels = OH * OW
     zero = cols.dtype.type(0)
     for index in range(cuda.grid(1), C * columns, cuda.gridsize(1)):
         c = index // columns
         column = index - c * columns
-        n = column // pixels
-        oh = (column - n * pixels) // OW
-        ow = column - n * pixels - oh * OW
+        n, oh, ow = unravel(column, OH, OW)
         row = c * KH * KW
         for kh in range(KH):
             h = oh * sh - ph + kh * dh
@@ -68,9 +65,7 @@ def _col2im(cols, grad_x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
     _, C, H, W = grad_x.shape
     pixels = OH * OW
     for index in range(cuda.grid(1), grad_x.size, cuda.gridsize(1)):
-        plane = index // (H * W)
-        h = (index - plane * (H * W)) // W
-        w = index - plane * (H * W) - h * W
+        plane, h, w = unravel(index, H, W)
         n = plane // C
         c = plane - n * C
         total = grad_x.dtype.type(0)

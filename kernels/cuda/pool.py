@@ -14,7 +14,7 @@ import math
 from numba import cuda
 
 from ..shapes import output_size
-from .runtime import launch, xp
+from .runtime import launch, unravel, xp
 
 ARGMAX_DTYPE = xp.int32
 
@@ -67,9 +67,7 @@ def _max_pool_forward(x, y, argmax, KH, sh, ph, dh, KW, sw, pw, dw, adaptive):
     _, OH, OW = y.shape
     lowest = x.dtype.type(-math.inf)
     for index in range(cuda.grid(1), planes * OH * OW, cuda.gridsize(1)):
-        ow = index % OW
-        oh = (index // OW) % OH
-        plane = index // (OW * OH)
+        plane, oh, ow = unravel(index, OH, OW)
         h0, h_taps = _window(oh, H, OH, KH, sh, ph, adaptive)
         w0, w_taps = _window(ow, W, OW, KW, sw, pw, adaptive)
         kh_first, kh_end = _taps_inside(h0, h_taps, dh, H)
@@ -94,9 +92,7 @@ def _max_pool_backward(grad_y, argmax, grad_x, KH, sh, ph, dh, KW, sw, pw, dw, a
     planes, H, W = grad_x.shape
     _, OH, OW = grad_y.shape
     for index in range(cuda.grid(1), planes * H * W, cuda.gridsize(1)):
-        w = index % W
-        h = (index // W) % H
-        plane = index // (W * H)
+        plane, h, w = unravel(index, H, W)
         oh_first, oh_end = _cells_covering(h, H, OH, KH, sh, ph, dh, adaptive)
         ow_first, ow_end = _cells_covering(w, W, OW, KW, sw, pw, dw, adaptive)
         own_index = h * W + w
@@ -113,9 +109,7 @@ def _avg_pool_forward(x, y, KH, sh, ph, KW, sw, pw, adaptive, count_include_pad,
     planes, H, W = x.shape
     _, OH, OW = y.shape
     for index in range(cuda.grid(1), planes * OH * OW, cuda.gridsize(1)):
-        ow = index % OW
-        oh = (index // OW) % OH
-        plane = index // (OW * OH)
+        plane, oh, ow = unravel(index, OH, OW)
         h_first, h_end, h_count = _avg_extent(oh, H, OH, KH, sh, ph, adaptive, count_include_pad)
         w_first, w_end, w_count = _avg_extent(ow, W, OW, KW, sw, pw, adaptive, count_include_pad)
         total = x.dtype.type(0)  # a window lying wholly on padding gives 0, as in torch
@@ -132,9 +126,7 @@ def _avg_pool_backward(grad_y, grad_x, KH, sh, ph, KW, sw, pw, adaptive, count_i
     planes, H, W = grad_x.shape
     _, OH, OW = grad_y.shape
     for index in range(cuda.grid(1), planes * H * W, cuda.gridsize(1)):
-        w = index % W
-        h = (index // W) % H
-        plane = index // (W * H)
+        plane, h, w = unravel(index, H, W)
         oh_first, oh_end = _cells_covering(h, H, OH, KH, sh, ph, 1, adaptive)
         ow_first, ow_end = _cells_covering(w, W, OW, KW, sw, pw, 1, adaptive)
         total = grad_x.dtype.type(0)

@@ -45,6 +45,16 @@ def current_stream():
     return stream
 
 
+@cuda.jit(device=True)
+def unravel(index, rows, columns):
+    """(plane, row, column) of a flat index into a C-contiguous (planes, rows, columns) array, in
+    two integer divisions (they, not the memory traffic, bound the index-heavy kernels)."""
+    plane = index // (rows * columns)
+    rest = index - plane * (rows * columns)
+    row = rest // columns
+    return plane, row, rest - row * columns
+
+
 def launch(kernel, elements, *args):
     """Run a grid-stride kernel over `elements` items on CuPy's current stream."""
     if elements == 0:
