@@ -123,6 +123,27 @@ def test_conv2d_direct_tap_groups_match_torch(dtype, n, c_in, c_out, size, kerne
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c_in, c_out, size, kernel, padding, dilation, groups", [
+    (12, 4, (6, 5), (3, 3), (1, 1), (1, 1), 1),  # DenseNet's narrowing 3x3
+    (12, 6, (7, 7), (3, 2), (2, 0), (2, 1), 3),  # grouped, dilated, uneven padding
+    (10, 5, (4, 4), (1, 1), (0, 0), (1, 1), 1),  # a 1x1 transition
+])
+def test_conv2d_input_gradient_by_correlation_matches_torch(dtype, c_in, c_out, size, kernel,
+                                                           padding, dilation, groups):
+    # Stride-1 layers that narrow the channels get grad_x as a correlation of grad_y with the
+    # flipped kernel (im2col + GEMM path; the direct loops are switched off).
+    from minigrad.kernels.cpu import conv as conv_module
+    assert conv_module._input_gradient_by_correlation((c_out, c_in // groups) + kernel, (1, 1),
+                                                      padding, dilation, groups)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PRODUCT", 0)
+        for n in (1, 9):
+            case = dict(n=n, c_in=c_in, c_out=c_out, size=size, kernel=kernel, stride=(1, 1),
+                        padding=padding, dilation=dilation, groups=groups, bias=True, seed=3)
+            test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("c_in, c_out, size, kernel, stride, padding, dilation, groups", [
     (8, 6, (1, 1), (3, 3), (1, 1), (1, 1), (1, 1), 1),  # DenseNet's 3x3 on 1x1: the centre tap only
     (4, 4, (1, 3), (3, 3), (1, 1), (1, 1), (1, 1), 2),  # dead rows, live columns, groups
