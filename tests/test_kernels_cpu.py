@@ -98,11 +98,14 @@ def test_conv2d_both_algorithms_match_torch(case, dtype, direct, n):
     # Stride-1 ungrouped layers run the direct loops when thin, im2col + GEMM otherwise: force each,
     # and use batches of up to 40 so that the samples split unevenly across threads, GEMM chunks
     # and groups of samples woven into one plane (from batch 16 on).
+    # The im2col path splits its samples across threads however small the layer.
     from minigrad.kernels.cpu import conv as conv_module
+    from minigrad.kernels.cpu import conv_per_sample
     case = dict(case, n=n, stride=(1, 1), groups=1,
                 c_in=case["c_in"] // case["groups"], c_out=case["c_out"] // case["groups"])
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PRODUCT", 10**9 if direct else 0)
+        patch.setattr(conv_per_sample, "SPLIT_MULTIPLY_ADDS", 1)
         test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
 
 
@@ -159,8 +162,12 @@ def test_conv2d_with_taps_that_only_read_padding_matches_torch(dtype, c_in, c_ou
         test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
 
 
-def test_conv2d_chunked_gemm_matches_torch():
-    # ResNet-like small planes: conv_per_sample packs several samples into one GEMM.
+@pytest.mark.parametrize("split", [1, 1 << 40])
+def test_conv2d_chunked_gemm_matches_torch(monkeypatch, split):
+    # ResNet-like small planes: conv_per_sample packs several samples into one GEMM, on one
+    # thread or split across threads.
+    from minigrad.kernels.cpu import conv_per_sample
+    monkeypatch.setattr(conv_per_sample, "SPLIT_MULTIPLY_ADDS", split)
     rng = np.random.default_rng(1)
     x = random_array(rng, (7, 24, 4, 4), np.float32)
     w = random_array(rng, (40, 24, 3, 3), np.float32)
