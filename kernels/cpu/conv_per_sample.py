@@ -13,6 +13,7 @@ samples into its own partial sum, added up at the end.
 import numpy as np
 from numba import get_num_threads, njit
 
+from . import blas
 from .blas import run_split
 
 
@@ -161,15 +162,8 @@ def _chunk(N, rows, P, itemsize):
     return max(1, min(-(-CHUNK_COLUMNS // P), by_size, -(-N // max(1, get_num_threads()))))
 
 
-# Multiply-adds below which a layer runs on one thread: handing work to a pool thread and waiting
-# for it cost more (measured, 2 threads, batch 32, DenseNet's 3x3 on 1x1 planes cropped to 216 ->
-# 32 channels, 0.2 M multiply-adds: forward 0.22 ms on two threads, 0.13 on one; backward 0.59
-# and 0.24; at 208 -> 32 on 2x2 planes, 8 M, two threads win: 0.53 against 0.87 ms).
-SPLIT_MULTIPLY_ADDS = 2 << 20
-
-
 def _ranges(N, multiply_adds):
-    parts = max(1, min(N, get_num_threads(), multiply_adds // SPLIT_MULTIPLY_ADDS))
+    parts = max(1, min(N, get_num_threads(), multiply_adds // blas.SPLIT_MULTIPLY_ADDS))
     return [(i * N // parts, (i + 1) * N // parts) for i in range(parts)]
 
 
