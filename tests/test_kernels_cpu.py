@@ -149,13 +149,15 @@ def test_conv2d_input_gradient_by_correlation_matches_torch(dtype, c_in, c_out, 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("c_in, c_out, size, kernel, stride, padding, dilation, groups", [
     (8, 6, (1, 1), (3, 3), (1, 1), (1, 1), (1, 1), 1),  # DenseNet's 3x3 on 1x1: the centre tap only
+    (16, 12, (1, 1), (3, 3), (2, 2), (1, 1), (1, 1), 1),  # strided too: both are Linear layers
     (4, 4, (1, 3), (3, 3), (1, 1), (1, 1), (1, 1), 2),  # dead rows, live columns, groups
     (3, 5, (3, 2), (7, 5), (2, 1), (3, 2), (1, 1), 1),  # strided: a 5x3 crop with padding 2 and 0
     (2, 3, (5, 2), (3, 3), (1, 1), (1, 1), (3, 1), 1),  # a dilated crop needs negative padding: kept
 ])
 def test_conv2d_with_taps_that_only_read_padding_matches_torch(dtype, c_in, c_out, size, kernel,
                                                               stride, padding, dilation, groups):
-    # Kernel taps that never reach the input are cropped away before the kernels run.
+    # Kernel taps that never reach the input are cropped away before the kernels run; a 1x1 kernel
+    # left on 1x1 planes runs as a Linear layer.
     for n in (1, 20):
         case = dict(n=n, c_in=c_in, c_out=c_out, size=size, kernel=kernel, stride=stride,
                     padding=padding, dilation=dilation, groups=groups, bias=True, seed=5)

@@ -29,6 +29,7 @@ from numba import get_num_threads, njit, prange
 
 from ..shapes import output_size
 from . import conv_per_sample
+from .blas import matmul
 from .conv_direct import WEIGHT_CHUNKS, direct_backward, direct_forward, lanes_for
 from .fused import channel_sum
 
@@ -68,6 +69,15 @@ def _use_direct(c_in, c_out, stride, groups):
     loops do C_in * C_out * KH * KW short FMA loops per sample; at ResNet's 64 x 64 channels they
     tie with im2col + GEMM at best, at LeNet's 6 x 16 they win 2-7x (table above)."""
     return groups == 1 and stride == (1, 1) and c_in * c_out <= DIRECT_MAX_CHANNEL_PRODUCT
+
+
+def _is_linear(x_shape, w_shape, padding, groups):
+    """A 1x1 kernel on 1x1 planes (what cropping leaves of a 3x3 convolution on ResNet's and
+    DenseNet's last 1x1 planes) is a Linear layer: one GEMM over the batch, not im2col and a GEMM
+    per few samples (ResNet's 3x3 512 -> 512 on 1x1 planes, batch 32, 2 threads: forward 0.86 ->
+    0.50 ms, backward 3.9 -> 1.6 ms)."""
+    return (tuple(x_shape[2:]) == (1, 1) and tuple(w_shape[2:]) == (1, 1) and padding == (0, 0)
+            and groups == 1)
 
 
 def _live_taps(size, kernel, stride, padding, dilation):
@@ -113,6 +123,10 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     OH = output_size(H, KH, sh, ph, dh)
     OW = output_size(W, KW, sw, pw, dw)
     bias = np.zeros(C_out, x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)
+    if _is_linear(x.shape, w.shape, padding, groups):
+        y = matmul(x.reshape(N, C_in), w.reshape(C_out, C_in).T)
+        y += bias
+        return y.reshape(N, C_out, 1, 1)
     if _use_direct(C_in, C_out, stride, groups):
         return direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW, lanes_for(N, H, W, ph, pw))
     return conv_per_sample.forward(x, w, bias, stride, padding, dilation, groups, OH, OW, _scratch)
@@ -167,6 +181,11 @@ def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
     N, C_out = grad_y.shape[:2]
     _, C_in, H, W = x.shape
     (ph, pw), (dh, dw) = padding, dilation
+    if _is_linear(x.shape, w.shape, padding, groups):
+        rows = grad_y.reshape(N, C_out)
+        return (matmul(rows, w.reshape(C_out, C_in)).reshape(x.shape) if need_input else None,
+                matmul(rows.T, x.reshape(N, C_in)).reshape(w.shape) if need_weight else None,
+                rows.sum(axis=0) if need_bias else None)
     if _use_direct(C_in, C_out, stride, groups):
         chunks = min(N, max(WEIGHT_CHUNKS, get_num_threads()))
         grads = direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes_for(N, H, W, ph, pw),
