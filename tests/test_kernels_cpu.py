@@ -150,6 +150,7 @@ def test_conv2d_input_gradient_by_correlation_matches_torch(dtype, c_in, c_out, 
 @pytest.mark.parametrize("c_in, c_out, size, kernel, stride, padding, dilation, groups", [
     (8, 6, (1, 1), (3, 3), (1, 1), (1, 1), (1, 1), 1),  # DenseNet's 3x3 on 1x1: the centre tap only
     (16, 12, (1, 1), (3, 3), (2, 2), (1, 1), (1, 1), 1),  # strided too: both are Linear layers
+    (6, 10, (2, 2), (3, 3), (2, 2), (1, 1), (1, 1), 1),  # ResNet's s2 on 2x2: a 2x2 kernel, Linear
     (4, 4, (1, 3), (3, 3), (1, 1), (1, 1), (1, 1), 2),  # dead rows, live columns, groups
     (3, 5, (3, 2), (7, 5), (2, 1), (3, 2), (1, 1), 1),  # strided: a 5x3 crop with padding 2 and 0
     (2, 3, (5, 2), (3, 3), (1, 1), (1, 1), (3, 1), 1),  # a dilated crop needs negative padding: kept
@@ -162,6 +163,16 @@ def test_conv2d_with_taps_that_only_read_padding_matches_torch(dtype, c_in, c_ou
         case = dict(n=n, c_in=c_in, c_out=c_out, size=size, kernel=kernel, stride=stride,
                     padding=padding, dilation=dilation, groups=groups, bias=True, seed=5)
         test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
+
+
+def test_conv2d_cropped_to_the_whole_input_runs_as_a_linear_layer():
+    # The cases above with 1x1 planes, and with 2x2 planes at stride 2, take that path.
+    from minigrad.kernels.cpu import conv as conv_module
+    for size, stride in (((1, 1), (1, 1)), ((1, 1), (2, 2)), ((2, 2), (2, 2))):
+        taps, padding = conv_module._cropped(size, (3, 3), stride, (1, 1), (1, 1))
+        w_shape = np.empty((4, 3, 3, 3))[taps].shape
+        assert conv_module._is_linear((5, 3) + size, w_shape, padding, (1, 1), 1)
+    assert not conv_module._is_linear((5, 3, 2, 2), (4, 3, 2, 2), (0, 0), (1, 1), 3)
 
 
 @pytest.mark.parametrize("split", [1, 1 << 40])
