@@ -165,6 +165,25 @@ def test_conv2d_with_taps_that_only_read_padding_matches_torch(dtype, c_in, c_ou
         test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
 
 
+@pytest.mark.parametrize("c_in, c_out, size, stride", [
+    (3, 4, (6, 6), 1),     # direct loops
+    (64, 64, (6, 6), 1),   # im2col + GEMM, col2im
+    (64, 32, (6, 6), 1),   # im2col + GEMM, the input gradient as a correlation
+    (3, 5, (2, 2), 2),     # cropped to a Linear layer
+])
+def test_conv2d_of_an_empty_batch(c_in, c_out, size, stride):
+    rng = np.random.default_rng(0)
+    x = np.zeros((0, c_in) + size, np.float32)
+    w, b = random_array(rng, (c_out, c_in, 3, 3), np.float32), np.ones(c_out, np.float32)
+    geometry = ((stride, stride), (1, 1), (1, 1), 1)
+    y = K.conv2d_forward(x, w, b, *geometry)
+    assert y.shape[:2] == (0, c_out)
+    grad_x, grad_w, grad_b = K.conv2d_backward(y, x, w, (True, True, True), *geometry)
+    assert grad_x.shape == x.shape
+    np.testing.assert_array_equal(grad_w, np.zeros_like(w))
+    np.testing.assert_array_equal(grad_b, np.zeros_like(b))
+
+
 def test_conv2d_cropped_to_the_whole_input_runs_as_a_linear_layer():
     # The cases above with 1x1 planes, and with 2x2 planes at stride 2, take that path.
     from minigrad.kernels.cpu import conv as conv_module

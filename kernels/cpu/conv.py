@@ -125,7 +125,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     OW = output_size(W, KW, sw, pw, dw)
     bias = np.zeros(C_out, x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)
     if _is_linear(x.shape, w.shape, padding, dilation, groups):
-        y = matmul(x.reshape(N, -1), w.reshape(C_out, -1).T)
+        y = matmul(x.reshape(N, C_in * H * W), w.reshape(C_out, C_in * H * W).T)
         y += bias
         return y.reshape(N, C_out, 1, 1)
     if _use_direct(C_in, C_out, stride, groups):
@@ -183,9 +183,9 @@ def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
     _, C_in, H, W = x.shape
     (ph, pw), (dh, dw) = padding, dilation
     if _is_linear(x.shape, w.shape, padding, dilation, groups):
-        rows = grad_y.reshape(N, C_out)
-        return (matmul(rows, w.reshape(C_out, -1)).reshape(x.shape) if need_input else None,
-                matmul(rows.T, x.reshape(N, -1)).reshape(w.shape) if need_weight else None,
+        rows, columns = grad_y.reshape(N, C_out), C_in * H * W
+        return (matmul(rows, w.reshape(C_out, columns)).reshape(x.shape) if need_input else None,
+                matmul(rows.T, x.reshape(N, columns)).reshape(w.shape) if need_weight else None,
                 rows.sum(axis=0) if need_bias else None)
     if _use_direct(C_in, C_out, stride, groups):
         chunks = min(N, max(WEIGHT_CHUNKS, get_num_threads()))
@@ -202,5 +202,5 @@ def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
         grad_w = conv_per_sample.backward_weight(grad_y, x, w.shape, stride, padding, dilation,
                                                  groups, _scratch)
     if need_bias:
-        grad_b = _bias_grad(grad_y.reshape(N, C_out, -1))
+        grad_b = _bias_grad(grad_y.reshape(N, C_out, grad_y.shape[2] * grad_y.shape[3]))
     return grad_x, grad_w, grad_b
