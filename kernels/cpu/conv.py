@@ -1,10 +1,15 @@
-"""2-D convolution on the CPU, one of two algorithms per layer (chosen in _use_direct):
+"""2-D convolution on the CPU. Kernel taps that only ever read padding are cropped away first
+(_cropped); then one of three algorithms runs per layer:
 
+  Linear (_is_linear)            a kernel the size of the unpadded input (one output position):
+                                 one GEMM over the batch, through the kernel table's matmul.
   direct (conv_direct.py)        groups 1, stride 1, C_in * C_out <= DIRECT_MAX_CHANNEL_PRODUCT:
                                  vectorised loops over a zero-padded "wide" plane, no im2col.
   per-sample im2col + GEMM       everything else (ResNet's layers, strided, grouped):
   (conv_per_sample.py)           a cache-sized im2col per sample (or per few samples) and a
-                                 single-threaded OpenBLAS GEMM, samples split across threads.
+                                 single-threaded OpenBLAS GEMM, samples split across threads;
+                                 the input gradient of a stride-1 layer that narrows the channels
+                                 is a forward correlation of grad_y with the flipped kernel.
 
 Measured, float32, 2 threads, forward + both backwards (ms; the machine was shared, so +-15%;
 direct: with tap groups, channel pairs and woven samples, in brackets the one-tap-per-pass loops):
