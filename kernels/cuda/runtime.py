@@ -1,13 +1,21 @@
-"""What the CUDA kernel table runs on: its array module, the stream its kernels join, launch sizes.
+"""What the CUDA kernel table runs on: its array module and how its Numba-CUDA kernels are launched.
 
-On a GPU the arrays are CuPy arrays and the Numba-CUDA kernels take them through DLPack views (no
-copies), on CuPy's current stream. Under Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1,
-no GPU needed) the array module is NumPy and the simulator runs every CUDA thread in Python, so the
-tests on a CPU-only machine exercise the same table, the same kernels and the same glue code.
+The kernels are written once, in Python, for Numba-CUDA. Under Numba's CUDA simulator
+(NUMBA_ENABLE_CUDASIM=1, no GPU needed) the array module is NumPy and the simulator runs every CUDA
+thread in Python, so the tests on a CPU-only machine exercise the same table and the same kernels.
+
+On a GPU the arrays are CuPy arrays, and a kernel is compiled by Numba (its disk cache included)
+once per argument signature, then loaded into CuPy and launched by CuPy on CuPy's current stream,
+in order with the CuPy and cuBLAS work around it. Why not Numba's own launch: measured on an H100,
+it took 0.12-0.17 ms of Python per launch (typing every argument, converting every array), and a
+ResNet-18 training step is bound by the host; a CuPy launch takes about 0.01 ms.
 """
+import os
+import re
+import tempfile
 import warnings
 
-from numba import cuda
+import numpy as np
 from numba.core import config
 
 # numba-cuda warns about every launch of fewer than 128 blocks; small tensors make those on purpose
@@ -19,7 +27,6 @@ if SIMULATED:
     import numpy as xp
 else:
     import cupy as xp
-    from cuda.core.utils import StridedMemoryView
 
 # Every kernel is a grid-stride loop (each thread takes elements i, i + grid size, ...), so the
 # grid can stay bounded whatever the array size. On a GPU: 256 threads a block and enough blocks to
@@ -27,22 +34,6 @@ else:
 # it fast and makes every thread loop several times, which is the case worth testing.
 THREADS_PER_BLOCK = 32 if SIMULATED else 256
 MAX_BLOCKS = 4 if SIMULATED else 16384
-
-_external_streams = {}  # CuPy stream pointer -> the Numba stream object wrapping it
-
-
-def current_stream():
-    """CuPy's current stream, as a Numba stream: kernels queue behind the CuPy and cuBLAS work
-    they read, in order, with no host synchronisation in between."""
-    if SIMULATED:
-        return 0
-    pointer = xp.cuda.get_current_stream().ptr
-    if pointer == 0:  # CuPy's default is the legacy null stream, which is Numba's stream 0 too
-        return 0
-    stream = _external_streams.get(pointer)
-    if stream is None:
-        stream = _external_streams[pointer] = cuda.external_stream(pointer)
-    return stream
 
 
 @cuda.jit(device=True)
@@ -56,20 +47,68 @@ def unravel(index, rows, columns):
 
 
 def launch(kernel, elements, *args):
-    """Run a grid-stride kernel over `elements` items on CuPy's current stream."""
+    """Run a grid-stride kernel over `elements` items (on CuPy's current stream on a GPU)."""
     if elements == 0:
         return
     blocks = min(MAX_BLOCKS, -(-elements // THREADS_PER_BLOCK))
-    if not SIMULATED:
-        args = [_as_kernel_argument(arg) for arg in args]
-    kernel[blocks, THREADS_PER_BLOCK, current_stream()](*args)
+    if SIMULATED:
+        kernel[blocks, THREADS_PER_BLOCK](*args)
+        return
+    function, parameter_types = _compiled(kernel, args)
+    values = [value for arg in args for value in _flattened(arg)]
+    function((blocks,), (THREADS_PER_BLOCK,),
+             tuple(kind(value) for kind, value in zip(parameter_types, values)))
 
 
-def _as_kernel_argument(value):
-    """A contiguous CuPy array as a DLPack view that asks for no stream synchronisation
-    (stream_ptr=-1): the kernel runs on the stream that wrote the array. Passed as they are, CuPy
-    arrays make Numba synchronise their stream at every launch (the CUDA array interface's 'stream'
-    entry), and are slower to type: a launch with 3 arrays took 0.17 ms, 0.14 ms with these views."""
-    if isinstance(value, xp.ndarray) and value.flags.c_contiguous:
-        return StridedMemoryView.from_dlpack(value, stream_ptr=-1)
-    return value
+def _flattened(value):
+    """An argument as the scalars of Numba's calling convention: an array is passed as its
+    (meminfo, parent, size, itemsize, data pointer, *shape, *strides in bytes), a scalar as itself."""
+    if isinstance(value, xp.ndarray):
+        return (0, 0, value.size, value.itemsize, value.data.ptr) + value.shape + value.strides
+    return (value,)
+
+
+def _signature_key(value):
+    if isinstance(value, xp.ndarray):
+        return value.dtype.char, value.ndim, value.flags.c_contiguous
+    return type(value)
+
+
+_compiled_kernels = {}  # (kernel, argument kinds) -> (CuPy function, NumPy type of each parameter)
+
+# PTX parameter types -> the NumPy scalar types CuPy passes by value with that width
+_PTX_PARAMETER_TYPES = {"u64": np.uint64, "s64": np.int64, "b64": np.uint64, "u32": np.uint32,
+                        "s32": np.int32, "b32": np.uint32, "u8": np.uint8, "s8": np.int8,
+                        "b8": np.uint8, "f32": np.float32, "f64": np.float64}
+
+
+def _compiled(kernel, args):
+    """The CuPy function running `kernel` for arguments like `args`, compiled on first use."""
+    key = (kernel, tuple(_signature_key(arg) for arg in args))
+    entry = _compiled_kernels.get(key)
+    if entry is None:
+        argument_types = tuple(kernel.typeof_pyval(arg) for arg in args)
+        kernel.compile(argument_types)
+        ptx = kernel.inspect_asm(argument_types)
+        name, parameters = re.search(r"\.entry\s+([^\s(]+)\s*\(([^)]*)\)", ptx).groups()
+        parameter_types = [_PTX_PARAMETER_TYPES[kind]
+                           for kind in re.findall(r"\.param\s+\.(\w+)", parameters)]
+        expected = sum(len(_flattened(arg)) for arg in args)
+        if len(parameter_types) != expected:
+            raise RuntimeError(f"internal error: {kernel.py_func.__name__} takes {len(parameter_types)} "
+                               f"parameters, its arguments flatten to {expected}")
+        entry = _compiled_kernels[key] = (_load_ptx(ptx, name), parameter_types)
+    return entry
+
+
+_ptx_folder = None  # CuPy loads PTX from a file and memoizes the module by its path: never reuse one
+
+
+def _load_ptx(ptx, name):
+    global _ptx_folder
+    if _ptx_folder is None:
+        _ptx_folder = tempfile.TemporaryDirectory(prefix="minigrad-ptx-")  # removed at exit
+    path = os.path.join(_ptx_folder.name, f"{len(_compiled_kernels)}.ptx")
+    with open(path, "w") as file:
+        file.write(ptx)
+    return xp.RawModule(path=path).get_function(name)
