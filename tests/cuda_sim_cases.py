@@ -285,6 +285,33 @@ def test_relu_matches_cpu(dtype):
     np.testing.assert_array_equal(GPU.relu_backward(grad_y, y), CPU.relu_backward(grad_y, y))
 
 
+# ----- the SGD update ----------------------------------------------------------------------------
+SGD_OPTIONS = [dict(momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False),
+               dict(momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False),
+               dict(momentum=0.9, dampening=0.3, weight_decay=0.01, nesterov=False, maximize=True),
+               dict(momentum=0.8, dampening=0.0, weight_decay=0.01, nesterov=True, maximize=False)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("strided", [False, True])
+@pytest.mark.parametrize("options", SGD_OPTIONS, ids=str)
+def test_sgd_update_matches_cpu(options, strided, dtype):
+    rng = np.random.default_rng(500)
+    start = rng.standard_normal((7, 5)).astype(dtype)
+    params = {table: (start.T.copy().T if strided else start.copy()) for table in (CPU, GPU)}
+    buffers = {table: np.empty((7, 5), dtype) for table in (CPU, GPU)}
+    for step in range(3):
+        grad = rng.standard_normal((7, 5)).astype(dtype)
+        for table in (CPU, GPU):
+            buf = buffers[table] if options["momentum"] else None
+            table.sgd_update(params[table], grad, buf, 0.1, first_step=step == 0, **options)
+        assert params[GPU].flags.c_contiguous == (not strided)
+        assert_close(params[GPU], params[CPU], dtype)
+        if options["momentum"]:
+            assert_close(buffers[GPU], buffers[CPU], dtype)
+    assert not np.allclose(params[GPU], start)
+
+
 # ----- the op layer on a "cuda" device backed by the simulated table -----------------------------
 @pytest.fixture
 def simulated_cuda(monkeypatch):

@@ -15,6 +15,7 @@ from .conv import (
     conv2d_backward_weight,
     conv2d_forward,
 )
+from .optim import sgd_update
 from .pool import (
     adaptive_avg_pool2d_backward,
     adaptive_avg_pool2d_forward,
@@ -43,4 +44,5 @@ __all__ = [
     "batch_norm_backward",
     "relu_forward",
     "relu_backward",
+    "sgd_update",
 ]
