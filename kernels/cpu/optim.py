@@ -3,18 +3,17 @@ composition made up to five passes and three temporaries per parameter."""
 import numpy as np
 from numba import njit, prange
 
+from ..sgd_rule import sgd_update_element
+
+
+_update_element = njit(inline="always")(sgd_update_element)
+
 
 @njit(parallel=True, fastmath=True, cache=True)
 def _sgd_update(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
     for i in prange(param.size):
-        g = -grad[i] if maximize else grad[i]
-        if weight_decay != 0:
-            g += weight_decay * param[i]
-        if momentum != 0:
-            b = g if first else momentum * buf[i] + (1 - dampening) * g
-            buf[i] = b
-            g = g + momentum * b if nesterov else b
-        param[i] -= lr * g
+        _update_element(i, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
+                        maximize, first)
 
 
 def sgd_update(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
