@@ -76,9 +76,10 @@ def _signature_key(value):
 
 _compiled_kernels = {}  # (kernel, argument kinds) -> (CuPy function, NumPy type of each parameter)
 
-# PTX parameter types -> the NumPy scalar types CuPy passes by value with that width
-_PTX_PARAMETER_TYPES = {"u64": np.uint64, "s64": np.int64, "b64": np.uint64, "u32": np.uint32,
-                        "s32": np.int32, "b32": np.uint32, "u8": np.uint8, "s8": np.int8,
+# PTX parameter types -> NumPy scalar types of that width, which CuPy passes by value. Numba declares
+# every 64-bit integer .u64, negative strides included: int64 carries the same bits without overflow.
+_PTX_PARAMETER_TYPES = {"u64": np.int64, "s64": np.int64, "b64": np.int64, "u32": np.int32,
+                        "s32": np.int32, "b32": np.int32, "u8": np.uint8, "s8": np.int8,
                         "b8": np.uint8, "f32": np.float32, "f64": np.float64}
 
 
