@@ -4,9 +4,9 @@ The kernels are written once, in Python, for Numba-CUDA. Under Numba's CUDA simu
 (NUMBA_ENABLE_CUDASIM=1, no GPU needed) the array module is NumPy and the simulator runs every CUDA
 thread in Python, so the tests on a CPU-only machine exercise the same table and the same kernels.
 
-On a GPU the arrays are CuPy arrays, and a kernel is compiled by Numba (its disk cache included)
-once per argument signature, then loaded into CuPy and launched by CuPy on CuPy's current stream,
-in order with the CuPy and cuBLAS work around it. Why not Numba's own launch: measured on an H100,
+On a GPU the arrays are CuPy arrays, and a kernel is compiled and linked by Numba (its disk cache
+included) once per argument signature, then loaded into CuPy and launched by CuPy on CuPy's current
+stream, in order with the CuPy and cuBLAS work around it. Why not Numba's own launch: measured on an H100,
 it took 0.12-0.17 ms of Python per launch (typing every argument, converting every array), and a
 ResNet-18 training step is bound by the host; a CuPy launch takes about 0.01 ms.
 """
@@ -16,6 +16,7 @@ import tempfile
 import warnings
 
 import numpy as np
+from numba import cuda
 from numba.core import config
 
 # numba-cuda warns about every launch of fewer than 128 blocks; small tensors make those on purpose
@@ -88,28 +89,32 @@ def _compiled(kernel, args):
     key = (kernel, tuple(_signature_key(arg) for arg in args))
     entry = _compiled_kernels.get(key)
     if entry is None:
-        argument_types = tuple(kernel.typeof_pyval(arg) for arg in args)
-        kernel.compile(argument_types)
-        ptx = kernel.inspect_asm(argument_types)
-        name, parameters = re.search(r"\.entry\s+([^\s(]+)\s*\(([^)]*)\)", ptx).groups()
+        compiled = kernel.compile(tuple(kernel.typeof_pyval(arg) for arg in args))
+        cc = cuda.get_current_device().compute_capability
+        # The PTX declares the parameters; the cubin Numba links for this GPU is what runs (the
+        # PTX itself may be newer than the driver can compile: NVVM 13.5 wrote PTX ISA 9.5 here).
+        name, parameters = re.search(r"\.entry\s+([^\s(]+)\s*\(([^)]*)\)",
+                                     compiled.inspect_asm(cc)).groups()
         parameter_types = [_PTX_PARAMETER_TYPES[kind]
                            for kind in re.findall(r"\.param\s+\.(\w+)", parameters)]
         expected = sum(len(_flattened(arg)) for arg in args)
         if len(parameter_types) != expected:
-            raise RuntimeError(f"internal error: {kernel.py_func.__name__} takes {len(parameter_types)} "
-                               f"parameters, its arguments flatten to {expected}")
-        entry = _compiled_kernels[key] = (_load_ptx(ptx, name), parameter_types)
+            raise RuntimeError(f"internal error: {kernel.py_func.__name__} takes "
+                               f"{len(parameter_types)} parameters, its arguments flatten to "
+                               f"{expected}")
+        cubin = bytes(compiled._codelibrary.get_cubin(cc))  # numba-cuda 0.30 has no public getter
+        entry = _compiled_kernels[key] = (_load_cubin(cubin, name), parameter_types)
     return entry
 
 
-_ptx_folder = None  # CuPy loads PTX from a file and memoizes the module by its path: never reuse one
+_cubin_folder = None  # CuPy loads a module from a file and memoizes it by its path: never reuse one
 
 
-def _load_ptx(ptx, name):
-    global _ptx_folder
-    if _ptx_folder is None:
-        _ptx_folder = tempfile.TemporaryDirectory(prefix="minigrad-ptx-")  # removed at exit
-    path = os.path.join(_ptx_folder.name, f"{len(_compiled_kernels)}.ptx")
-    with open(path, "w") as file:
-        file.write(ptx)
+def _load_cubin(cubin, name):
+    global _cubin_folder
+    if _cubin_folder is None:
+        _cubin_folder = tempfile.TemporaryDirectory(prefix="minigrad-cubin-")  # removed at exit
+    path = os.path.join(_cubin_folder.name, f"{len(_compiled_kernels)}.cubin")
+    with open(path, "wb") as file:
+        file.write(cubin)
     return xp.RawModule(path=path).get_function(name)
