@@ -6,9 +6,9 @@ thread in Python, so the tests on a CPU-only machine exercise the same table and
 
 On a GPU the arrays are CuPy arrays, and a kernel is compiled and linked by Numba (its disk cache
 included) once per argument signature, then loaded into CuPy and launched by CuPy on CuPy's current
-stream, in order with the CuPy and cuBLAS work around it. Why not Numba's own launch: measured on an H100,
-it took 0.12-0.17 ms of Python per launch (typing every argument, converting every array), and a
-ResNet-18 training step is bound by the host; a CuPy launch takes about 0.01 ms.
+stream, in order with the CuPy and cuBLAS work around it. Why not Numba's own launch: measured on
+an H100, it took 0.12-0.17 ms of Python per launch (typing every argument, converting every
+array), and a ResNet-18 training step is bound by the host; a CuPy launch takes about 0.01 ms.
 """
 import os
 import re
@@ -63,7 +63,8 @@ def launch(kernel, elements, *args):
 
 def _flattened(value):
     """An argument as the scalars of Numba's calling convention: an array is passed as its
-    (meminfo, parent, size, itemsize, data pointer, *shape, *strides in bytes), a scalar as itself."""
+    (meminfo, parent, size, itemsize, data pointer, *shape, *strides in bytes), a scalar as
+    itself."""
     if isinstance(value, xp.ndarray):
         return (0, 0, value.size, value.itemsize, value.data.ptr) + value.shape + value.strides
     return (value,)
@@ -77,8 +78,8 @@ def _signature_key(value):
 
 _compiled_kernels = {}  # (kernel, argument kinds) -> (CuPy function, NumPy type of each parameter)
 
-# PTX parameter types -> NumPy scalar types of that width, which CuPy passes by value. Numba declares
-# every 64-bit integer .u64, negative strides included: int64 carries the same bits without overflow.
+# PTX parameter types -> NumPy scalar types of that width, which CuPy passes by value. Numba
+# declares every 64-bit integer .u64, negative strides included: int64 carries the same bits.
 _PTX_PARAMETER_TYPES = {"u64": np.int64, "s64": np.int64, "b64": np.int64, "u32": np.int32,
                         "s32": np.int32, "b32": np.int32, "u8": np.uint8, "s8": np.int8,
                         "b8": np.uint8, "f32": np.float32, "f64": np.float64}
