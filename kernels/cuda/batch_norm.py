@@ -13,7 +13,7 @@ import math
 
 from numba import cuda
 
-from .runtime import launch, xp
+from .runtime import launch, unravel, xp
 
 _VALUES_PER_THREAD = 64  # a (channel, chunk) thread's share, about
 
@@ -65,12 +65,9 @@ def _statistics(counts, means, squares, eps, mean, invstd):
 
 @cuda.jit(cache=True)
 def _normalize(x, mean, invstd, gamma, beta, y):
-    N, C, P = x.shape
+    _, C, P = x.shape
     for index in range(cuda.grid(1), x.size, cuda.gridsize(1)):
-        row = index // P  # n * C + c
-        n = row // C
-        c = row - n * C
-        p = index - row * P
+        n, c, p = unravel(index, C, P)
         y[n, c, p] = (x[n, c, p] - mean[c]) * (gamma[c] * invstd[c]) + beta[c]
 
 
@@ -111,10 +108,7 @@ def _grad_input(grad_y, x, mean, invstd, gamma, grad_gamma, grad_beta, grad_x):
     N, C, P = x.shape
     count = N * P
     for index in range(cuda.grid(1), x.size, cuda.gridsize(1)):
-        row = index // P
-        n = row // C
-        c = row - n * C
-        p = index - row * P
+        n, c, p = unravel(index, C, P)
         xhat = (x[n, c, p] - mean[c]) * invstd[c]
         grad_x[n, c, p] = gamma[c] * invstd[c] * (
             grad_y[n, c, p] - (grad_beta[c] + xhat * grad_gamma[c]) / count)
