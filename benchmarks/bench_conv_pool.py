@@ -41,9 +41,7 @@ def conv_case(name, n, c_in, c_out, size, kernel, stride=1, padding=0):
 
     def minigrad_step():
         K.conv2d_forward(x, w, b, *geometry)
-        K.conv2d_backward_input(grad_y, w, x.shape, *geometry)
-        K.conv2d_backward_weight(grad_y, x, w.shape, *geometry)
-        K.conv2d_backward_bias(grad_y)
+        K.conv2d_backward(grad_y, x, w, (True, True, True), *geometry)
 
     xt, wt, bt = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
     grad_yt = torch.from_numpy(grad_y)
@@ -118,9 +116,7 @@ x = np.ones((2, 3, 8, 8), np.float32)
 w = np.ones((4, 3, 3, 3), np.float32)
 geometry = ((1, 1), (1, 1), (1, 1), 1)
 y = K.conv2d_forward(x, w, np.ones(4, np.float32), *geometry)
-K.conv2d_backward_input(y, w, x.shape, *geometry)
-K.conv2d_backward_weight(y, x, w.shape, *geometry)
-K.conv2d_backward_bias(y)
+K.conv2d_backward(y, x, w, (True, True, True), *geometry)
 window = ((2, 2), (2, 2), (0, 0))
 pooled, argmax = K.max_pool2d_forward(x, *window, (1, 1), False)
 K.max_pool2d_backward(pooled, argmax, x.shape, *window, (1, 1), False)

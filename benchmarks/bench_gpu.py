@@ -157,9 +157,7 @@ def bench_layers(torch, args, mg_sync, torch_sync):
 
         def mg_layer():
             kernels.conv2d_forward(xg, wg, bg, *params)
-            kernels.conv2d_backward_input(grad_y, wg, x.shape, *params)
-            kernels.conv2d_backward_weight(grad_y, xg, w.shape, *params)
-            kernels.conv2d_backward_bias(grad_y)
+            kernels.conv2d_backward(grad_y, xg, wg, (True, True, True), *params)
 
         torch_layer = None if torch is None else torch_conv_layer(torch, (x, w, b), grad_y,
                                                                   stride, padding)

@@ -95,14 +95,17 @@ def test_conv2d_matches_cpu_and_torch(seed, dtype):
     y = GPU.conv2d_forward(x, w, b, *params)
     assert_close(y, yt, dtype)
     assert_close(y, CPU.conv2d_forward(x, w, b, *params), dtype)
-    grad_x = GPU.conv2d_backward_input(grad_y, w, x.shape, *params)
-    assert_close(grad_x, xt.grad, dtype)
-    assert_close(grad_x, CPU.conv2d_backward_input(grad_y, w, x.shape, *params), dtype)
-    grad_w = GPU.conv2d_backward_weight(grad_y, x, w.shape, *params)
-    assert_close(grad_w, wt.grad, dtype)
-    assert_close(grad_w, CPU.conv2d_backward_weight(grad_y, x, w.shape, *params), dtype)
-    if b is not None:
-        assert_close(GPU.conv2d_backward_bias(grad_y), bt.grad, dtype)
+    needs = (True, True, b is not None)
+    grads = GPU.conv2d_backward(grad_y, x, w, needs, *params)
+    on_cpu = CPU.conv2d_backward(grad_y, x, w, needs, *params)
+    for grad, cpu_grad, torch_input in zip(grads, on_cpu, (xt, wt, bt)):
+        if torch_input is None:
+            assert grad is None
+        else:
+            assert_close(grad, torch_input.grad, dtype)
+            assert_close(grad, cpu_grad, dtype)
+    grad_x, _, grad_b = GPU.conv2d_backward(grad_y, x, w, (False, True, False), *params)
+    assert grad_x is None and grad_b is None
 
 
 def test_conv2d_in_chunks_of_samples_matches_one_chunk(monkeypatch):
@@ -114,15 +117,15 @@ def test_conv2d_in_chunks_of_samples_matches_one_chunk(monkeypatch):
     params = ((1, 2), (1, 1), (1, 1), 1)
     whole = GPU.conv2d_forward(x, w, b, *params)
     grad_y = rng.standard_normal(whole.shape).astype(np.float32)
-    grads = (GPU.conv2d_backward_input(grad_y, w, x.shape, *params),
-             GPU.conv2d_backward_weight(grad_y, x, w.shape, *params))
+    grads = GPU.conv2d_backward(grad_y, x, w, (True, True, False), *params)[:2]
     per_sample = 2 * 3 * 2 * whole.shape[2] * whole.shape[3] * 4
     monkeypatch.setattr(gpu_conv, "COLUMN_BUDGET_BYTES", per_sample)
     geometry = gpu_conv._Geometry(x.shape, w.shape, *params)
     assert geometry.chunks(4) == [(0, 1), (1, 2), (2, 3)]
     assert_close(GPU.conv2d_forward(x, w, b, *params), whole, np.float32)
-    assert_close(GPU.conv2d_backward_input(grad_y, w, x.shape, *params), grads[0], np.float32)
-    assert_close(GPU.conv2d_backward_weight(grad_y, x, w.shape, *params), grads[1], np.float32)
+    for grad, whole_grad in zip(GPU.conv2d_backward(grad_y, x, w, (True, True, False), *params),
+                                grads):
+        assert_close(grad, whole_grad, np.float32)
 
 
 def test_conv2d_output_shape_d2l():

@@ -81,12 +81,13 @@ def test_conv2d_kernels_match_cpu(case, dtype):
     grad_y = rng.standard_normal(y.shape).astype(dtype)
     kernels = GPU.kernels
     assert_close(kernels.conv2d_forward(on_gpu(x), on_gpu(w), on_gpu(b), *params), y, dtype)
-    assert_close(kernels.conv2d_backward_input(on_gpu(grad_y), on_gpu(w), x.shape, *params),
-                 CPU.conv2d_backward_input(grad_y, w, x.shape, *params), dtype)
-    assert_close(kernels.conv2d_backward_weight(on_gpu(grad_y), on_gpu(x), w.shape, *params),
-                 CPU.conv2d_backward_weight(grad_y, x, w.shape, *params), dtype)
-    assert_close(kernels.conv2d_backward_bias(on_gpu(grad_y)), CPU.conv2d_backward_bias(grad_y),
-                 dtype)
+    for needs in ((True, True, True), (True, False, False), (False, True, False)):
+        grads = kernels.conv2d_backward(on_gpu(grad_y), on_gpu(x), on_gpu(w), needs, *params)
+        expected = CPU.conv2d_backward(grad_y, x, w, needs, *params)
+        for grad, want in zip(grads, expected):
+            assert (grad is None) == (want is None)
+            if want is not None:
+                assert_close(grad, want, dtype)
 
 
 POOL_CASES = [((2, 2), (2, 2), (0, 0), (1, 1), False), ((3, 3), (2, 2), (1, 1), (1, 1), False),

@@ -73,10 +73,21 @@ def test_conv2d_matches_torch(case, dtype):
     yt.backward(torch.from_numpy(grad_y))
 
     assert_close(K.conv2d_forward(x, w, b, *geometry), yt, dtype)
-    assert_close(K.conv2d_backward_input(grad_y, w, x.shape, *geometry), xt.grad, dtype)
-    assert_close(K.conv2d_backward_weight(grad_y, x, w.shape, *geometry), wt.grad, dtype)
-    if b is not None:
-        assert_close(K.conv2d_backward_bias(grad_y), bt.grad, dtype)
+    assert_conv2d_backward_matches(grad_y, x, w, geometry, (xt, wt, bt), dtype)
+
+
+def assert_conv2d_backward_matches(grad_y, x, w, geometry, leaves, dtype):
+    """All the gradients from one call, then each alone (the direct loops lay grad_y out without
+    the input gradient's border when it is not asked for); None where not asked for."""
+    expected = [None if leaf is None else leaf.grad for leaf in leaves]
+    wanted = [e is not None for e in expected]
+    for needs in [tuple(wanted)] + [tuple(j == i for j in range(3)) for i in range(3) if wanted[i]]:
+        grads = K.conv2d_backward(grad_y, x, w, needs, *geometry)
+        for grad, want, need in zip(grads, expected, needs):
+            if need:
+                assert_close(grad, want, dtype)
+            else:
+                assert grad is None
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -139,8 +150,7 @@ def test_conv2d_chunked_gemm_matches_torch():
         grad_y = random_array(rng, tuple(yt.shape), np.float32)
         yt.backward(torch.from_numpy(grad_y))
         assert_close(K.conv2d_forward(x, w, b, *geometry), yt, np.float32)
-        assert_close(K.conv2d_backward_input(grad_y, w, x.shape, *geometry), xt.grad, np.float32)
-        assert_close(K.conv2d_backward_weight(grad_y, x, w.shape, *geometry), wt.grad, np.float32)
+        assert_conv2d_backward_matches(grad_y, x, w, geometry, (xt, wt, bt), np.float32)
 
 
 def test_conv2d_results_survive_later_calls():
@@ -149,12 +159,10 @@ def test_conv2d_results_survive_later_calls():
     x, w = random_array(rng, (2, 3, 6, 6), np.float32), random_array(rng, (4, 3, 3, 3), np.float32)
     geometry = ((1, 1), (1, 1), (1, 1), 1)
     y = K.conv2d_forward(x, w, None, *geometry)
-    grad_x = K.conv2d_backward_input(y, w, x.shape, *geometry)
-    grad_w = K.conv2d_backward_weight(y, x, w.shape, *geometry)
+    grad_x, grad_w, _ = K.conv2d_backward(y, x, w, (True, True, False), *geometry)
     kept = [a.copy() for a in (y, grad_x, grad_w)]
     K.conv2d_forward(2 * x, w, None, *geometry)
-    K.conv2d_backward_input(2 * y, w, x.shape, *geometry)
-    K.conv2d_backward_weight(2 * y, x, w.shape, *geometry)
+    K.conv2d_backward(2 * y, x, w, (True, True, False), *geometry)
     for before, after in zip(kept, (y, grad_x, grad_w)):
         np.testing.assert_array_equal(before, after)
 

@@ -22,12 +22,7 @@ from .memory import keep_freed_memory  # noqa: E402
 keep_freed_memory()
 
 from .activation import relu_backward, relu_forward
-from .conv import (
-    conv2d_backward_bias,
-    conv2d_backward_input,
-    conv2d_backward_weight,
-    conv2d_forward,
-)
+from .conv import conv2d_backward, conv2d_forward
 from .fused import batch_norm_backward, batch_norm_forward
 from .optim import sgd_update
 from .pool import (
@@ -43,9 +38,7 @@ from .pool import (
 
 __all__ = [
     "conv2d_forward",
-    "conv2d_backward_input",
-    "conv2d_backward_weight",
-    "conv2d_backward_bias",
+    "conv2d_backward",
     "max_pool2d_forward",
     "max_pool2d_backward",
     "avg_pool2d_forward",

@@ -29,13 +29,7 @@ from numba import get_num_threads, njit, prange
 
 from ..shapes import output_size
 from . import conv_per_sample
-from .conv_direct import (
-    WEIGHT_CHUNKS,
-    direct_backward_input,
-    direct_backward_weight,
-    direct_forward,
-    lanes_for,
-)
+from .conv_direct import WEIGHT_CHUNKS, direct_backward, direct_forward, lanes_for
 from .fused import channel_sum
 
 DIRECT_MAX_CHANNEL_PRODUCT = 1024
@@ -124,44 +118,41 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     return conv_per_sample.forward(x, w, bias, stride, padding, dilation, groups, OH, OW, _scratch)
 
 
-def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation, groups):
-    crop = _cropped(x_shape[2:], w.shape[2:], stride, padding, dilation)
-    if crop is not None:
-        taps, padding = crop
-        return conv2d_backward_input(grad_y, w[taps], x_shape, stride, padding, dilation, groups)
-    grad_y = np.ascontiguousarray(grad_y)
-    w = np.ascontiguousarray(w, dtype=grad_y.dtype)
-    C_out = grad_y.shape[1]
-    _, C_in, H, W = x_shape
-    (ph, pw), (dh, dw) = padding, dilation
-    if _use_direct(C_in, C_out, stride, groups):
-        lanes = lanes_for(grad_y.shape[0], H, W, ph, pw)
-        return direct_backward_input(grad_y, w, H, W, ph, pw, dh, dw, lanes)
-    return conv_per_sample.backward_input(grad_y, w, x_shape, stride, padding, dilation, groups,
-                                          _scratch)
-
-
-def conv2d_backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups):
-    crop = _cropped(x.shape[2:], w_shape[2:], stride, padding, dilation)
-    if crop is not None:  # the dead taps' gradient is zero
-        taps, padding = crop
-        grad_w = np.zeros(w_shape, dtype=grad_y.dtype)
-        live_shape = grad_w[taps].shape
-        grad_w[taps] = conv2d_backward_weight(grad_y, x, live_shape, stride, padding, dilation, groups)
-        return grad_w
+def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
+    """The gradients (input, weight, bias) of conv2d_forward, each None unless `needs` (three
+    bools, in that order) asks for it: one call, so that the direct loops weave grad_y once for
+    all three and wake the threads once (measured, 2 threads, batch 256, all three gradients in
+    three calls -> one: LeNet's conv 6->16 3.18 -> 2.60 ms, conv 1->6 (no input gradient) 0.81
+    -> 0.60 ms)."""
+    need_input, need_weight, need_bias = needs
+    crop = _cropped(x.shape[2:], w.shape[2:], stride, padding, dilation)
+    if crop is not None:  # the dead taps' weight gradient is zero
+        taps, cropped_padding = crop
+        grad_x, live_grad_w, grad_b = conv2d_backward(grad_y, x, w[taps], needs, stride,
+                                                      cropped_padding, dilation, groups)
+        grad_w = None
+        if need_weight:
+            grad_w = np.zeros(w.shape, dtype=live_grad_w.dtype)
+            grad_w[taps] = live_grad_w
+        return grad_x, grad_w, grad_b
     grad_y = np.ascontiguousarray(grad_y)
     x = np.ascontiguousarray(x, dtype=grad_y.dtype)
+    w = np.ascontiguousarray(w, dtype=grad_y.dtype)
     N, C_out = grad_y.shape[:2]
-    _, _, KH, KW = w_shape
+    _, C_in, H, W = x.shape
     (ph, pw), (dh, dw) = padding, dilation
-    if _use_direct(x.shape[1], C_out, stride, groups):
+    if _use_direct(C_in, C_out, stride, groups):
         chunks = min(N, max(WEIGHT_CHUNKS, get_num_threads()))
-        lanes = lanes_for(N, x.shape[2], x.shape[3], ph, pw)
-        return direct_backward_weight(grad_y, x, KH, KW, ph, pw, dh, dw, lanes, chunks)
-    return conv_per_sample.backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups,
-                                           _scratch)
-
-
-def conv2d_backward_bias(grad_y):
-    grad_y = np.ascontiguousarray(grad_y)
-    return _bias_grad(grad_y.reshape(grad_y.shape[0], grad_y.shape[1], -1))
+        grads = direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes_for(N, H, W, ph, pw),
+                                max(chunks, 1), need_input, need_weight, need_bias)
+        return tuple(grad if need else None for grad, need in zip(grads, needs))
+    grad_x = grad_w = grad_b = None
+    if need_input:
+        grad_x = conv_per_sample.backward_input(grad_y, w, x.shape, stride, padding, dilation,
+                                                groups, _scratch)
+    if need_weight:
+        grad_w = conv_per_sample.backward_weight(grad_y, x, w.shape, stride, padding, dilation,
+                                                 groups, _scratch)
+    if need_bias:
+        grad_b = _bias_grad(grad_y.reshape(N, C_out, -1))
+    return grad_x, grad_w, grad_b

@@ -9,12 +9,7 @@ devices (see kernels/cpu/fused.py for why).
 """
 from .activation import relu_backward, relu_forward
 from .batch_norm import batch_norm_backward, batch_norm_forward
-from .conv import (
-    conv2d_backward_bias,
-    conv2d_backward_input,
-    conv2d_backward_weight,
-    conv2d_forward,
-)
+from .conv import conv2d_backward, conv2d_forward
 from .optim import sgd_update
 from .pool import (
     adaptive_avg_pool2d_backward,
@@ -29,9 +24,7 @@ from .pool import (
 
 __all__ = [
     "conv2d_forward",
-    "conv2d_backward_input",
-    "conv2d_backward_weight",
-    "conv2d_backward_bias",
+    "conv2d_backward",
     "max_pool2d_forward",
     "max_pool2d_backward",
     "avg_pool2d_forward",

@@ -148,8 +148,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     return y
 
 
-def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation, groups):
-    grad_y = xp.ascontiguousarray(grad_y)
+def _backward_input(grad_y, w, x_shape, stride, padding, dilation, groups):
     w = xp.ascontiguousarray(w, dtype=grad_y.dtype)
     g = _Geometry(tuple(x_shape), w.shape, stride, padding, dilation, groups)
     weights_t = w.reshape(groups, g.group_out, g.group_rows).transpose(0, 2, 1)
@@ -161,8 +160,7 @@ def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation, groups)
     return grad_x
 
 
-def conv2d_backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups):
-    grad_y = xp.ascontiguousarray(grad_y)
+def _backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups):
     x = xp.ascontiguousarray(x, dtype=grad_y.dtype)
     g = _Geometry(x.shape, tuple(w_shape), stride, padding, dilation, groups)
     grad_w = None
@@ -175,5 +173,12 @@ def conv2d_backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups
     return grad_w.reshape(tuple(w_shape))
 
 
-def conv2d_backward_bias(grad_y):
-    return xp.ascontiguousarray(grad_y).sum(axis=(0, 2, 3))
+def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
+    """The gradients (input, weight, bias) of conv2d_forward, each None unless `needs` (three
+    bools, in that order) asks for it."""
+    need_input, need_weight, need_bias = needs
+    grad_y = xp.ascontiguousarray(grad_y)
+    params = stride, padding, dilation, groups
+    return (_backward_input(grad_y, w, x.shape, *params) if need_input else None,
+            _backward_weight(grad_y, x, w.shape, *params) if need_weight else None,
+            grad_y.sum(axis=(0, 2, 3)) if need_bias else None)

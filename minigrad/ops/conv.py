@@ -41,15 +41,9 @@ class Conv2d(Function):
 
     def backward(self, grad):
         x, weight = self.saved_tensors
-        grad = self.xp.ascontiguousarray(grad)
-        grad_x = grad_w = grad_b = None
-        if self.needs_input_grad[0]:
-            grad_x = self.kernels.conv2d_backward_input(grad, weight, self.x_shape, *self.params)
-        if self.needs_input_grad[1]:
-            grad_w = self.kernels.conv2d_backward_weight(grad, x, self.w_shape, *self.params)
-        if self.has_bias and self.needs_input_grad[2]:
-            grad_b = self.kernels.conv2d_backward_bias(grad)
-        return grad_x, grad_w, grad_b
+        needs = self.needs_input_grad[:2] + (self.has_bias and self.needs_input_grad[2],)
+        return self.kernels.conv2d_backward(self.xp.ascontiguousarray(grad), x, weight, needs,
+                                            *self.params)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
