@@ -98,11 +98,14 @@ def test_conv2d_both_algorithms_match_torch(case, dtype, direct, n):
     # Stride-1 ungrouped layers run the direct loops when thin, im2col + GEMM otherwise: force each,
     # and use batches of up to 40 so that the samples split unevenly across threads, GEMM chunks
     # and groups of samples woven into one plane (from batch 16 on).
+    # The im2col path splits its samples across threads however small the layer.
+    from minigrad.kernels.cpu import blas
     from minigrad.kernels.cpu import conv as conv_module
     case = dict(case, n=n, stride=(1, 1), groups=1,
                 c_in=case["c_in"] // case["groups"], c_out=case["c_out"] // case["groups"])
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PRODUCT", 10**9 if direct else 0)
+        patch.setattr(blas, "SPLIT_MULTIPLY_ADDS", 1)
         test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
 
 
@@ -123,6 +126,27 @@ def test_conv2d_direct_tap_groups_match_torch(dtype, n, c_in, c_out, size, kerne
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c_in, c_out, size, kernel, padding, dilation, groups", [
+    (12, 4, (6, 5), (3, 3), (1, 1), (1, 1), 1),  # DenseNet's narrowing 3x3
+    (12, 6, (7, 7), (3, 2), (2, 0), (2, 1), 3),  # grouped, dilated, uneven padding
+    (10, 5, (4, 4), (1, 1), (0, 0), (1, 1), 1),  # a 1x1 transition
+])
+def test_conv2d_input_gradient_by_correlation_matches_torch(dtype, c_in, c_out, size, kernel,
+                                                           padding, dilation, groups):
+    # Stride-1 layers that narrow the channels get grad_x as a correlation of grad_y with the
+    # flipped kernel (im2col + GEMM path; the direct loops are switched off).
+    from minigrad.kernels.cpu import conv as conv_module
+    assert conv_module._input_gradient_by_correlation((c_out, c_in // groups) + kernel, (1, 1),
+                                                      padding, dilation, groups)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PRODUCT", 0)
+        for n in (1, 9):
+            case = dict(n=n, c_in=c_in, c_out=c_out, size=size, kernel=kernel, stride=(1, 1),
+                        padding=padding, dilation=dilation, groups=groups, bias=True, seed=3)
+            test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("c_in, c_out, size, kernel, stride, padding, dilation, groups", [
     (8, 6, (1, 1), (3, 3), (1, 1), (1, 1), (1, 1), 1),  # DenseNet's 3x3 on 1x1: the centre tap only
     (4, 4, (1, 3), (3, 3), (1, 1), (1, 1), (1, 1), 2),  # dead rows, live columns, groups
@@ -138,8 +162,12 @@ def test_conv2d_with_taps_that_only_read_padding_matches_torch(dtype, c_in, c_ou
         test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
 
 
-def test_conv2d_chunked_gemm_matches_torch():
-    # ResNet-like small planes: conv_per_sample packs several samples into one GEMM.
+@pytest.mark.parametrize("split", [1, 1 << 40])
+def test_conv2d_chunked_gemm_matches_torch(monkeypatch, split):
+    # ResNet-like small planes: conv_per_sample packs several samples into one GEMM, on one
+    # thread or split across threads.
+    from minigrad.kernels.cpu import blas
+    monkeypatch.setattr(blas, "SPLIT_MULTIPLY_ADDS", split)
     rng = np.random.default_rng(1)
     x = random_array(rng, (7, 24, 4, 4), np.float32)
     w = random_array(rng, (40, 24, 3, 3), np.float32)
@@ -151,6 +179,30 @@ def test_conv2d_chunked_gemm_matches_torch():
         yt.backward(torch.from_numpy(grad_y))
         assert_close(K.conv2d_forward(x, w, b, *geometry), yt, np.float32)
         assert_conv2d_backward_matches(grad_y, x, w, geometry, (xt, wt, bt), np.float32)
+
+
+@pytest.mark.parametrize("split", [1, 1 << 60])
+@settings(max_examples=30, deadline=None)
+@given(m=st.integers(0, 9), k=st.integers(0, 7), n=st.integers(0, 6), transposed=st.booleans(),
+       seed=st.integers(0, 2**31))
+def test_matmul_matches_numpy_split_across_threads_or_not(split, m, k, n, transposed, seed):
+    from minigrad.kernels.cpu import blas
+    rng = np.random.default_rng(seed)
+    a = random_array(rng, (k, m) if transposed else (m, k), np.float32)
+    a = a.T if transposed else a
+    b = random_array(rng, (k, n), np.float32)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(blas, "SPLIT_MULTIPLY_ADDS", split)
+        product = K.matmul(a, b)
+    np.testing.assert_allclose(product, a @ b, rtol=1e-5, atol=1e-5)
+    assert product.shape == (m, n) and product.dtype == np.float32
+
+
+def test_matmul_batched_and_vector_operands_match_numpy():
+    rng = np.random.default_rng(0)
+    a, b = random_array(rng, (3, 4, 5), np.float64), random_array(rng, (5, 2), np.float64)
+    np.testing.assert_allclose(K.matmul(a, b), a @ b)
+    np.testing.assert_allclose(K.matmul(a[0, 0], b), a[0, 0] @ b)
 
 
 def test_conv2d_results_survive_later_calls():

@@ -22,6 +22,7 @@ from .memory import keep_freed_memory  # noqa: E402
 keep_freed_memory()
 
 from .activation import relu_backward, relu_forward
+from .blas import matmul
 from .conv import conv2d_backward, conv2d_forward
 from .fused import batch_norm_backward, batch_norm_forward
 from .optim import sgd_update
@@ -37,6 +38,7 @@ from .pool import (
 )
 
 __all__ = [
+    "matmul",
     "conv2d_forward",
     "conv2d_backward",
     "max_pool2d_forward",

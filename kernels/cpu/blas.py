@@ -8,15 +8,18 @@ the Numba kernels of the step (conv, pool) taking about twice as long beside the
 
 So on import OpenBLAS is set to one thread (through its own openblas_set_num_threads, found in the
 library that NumPy loaded, as threadpoolctl does), unless the user chose a count through
-OPENBLAS_NUM_THREADS, and the im2col convolutions (conv_per_sample.py) split their samples across
-Python threads, each running serial nogil Numba kernels and single-threaded GEMMs (NumPy releases
-the GIL inside matmul). Idle Python threads block on a queue instead of spinning. NumPy matmuls
-elsewhere (nn.Linear) run on one thread too: at LeNet's sizes that is the faster choice anyway.
+OPENBLAS_NUM_THREADS, and the im2col convolutions (conv_per_sample.py) and the kernel table's
+matmul (nn.Linear, torch.matmul) split their work across Python threads, each running serial
+nogil Numba kernels and single-threaded GEMMs (NumPy releases the GIL inside matmul). Idle Python
+threads block on a queue instead of spinning.
 """
 import ctypes
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numba import get_num_threads
 
 _SET_THREADS_SYMBOLS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
                         "openblas_set_num_threads64_", "openblas_set_num_threads")
@@ -62,3 +65,30 @@ def run_split(work, ranges):
     futures = [_executor().submit(work, lo, hi) for lo, hi in ranges[1:]]
     results = [work(*ranges[0])]
     return results + [future.result() for future in futures]
+
+
+# Multiply-adds below which work stays on one thread: handing part of it to a pool thread and
+# waiting for it cost more (measured, 2 threads, batch 32: DenseNet's 3x3 on 1x1 planes cropped to
+# 216 -> 32 channels, 0.2 M multiply-adds, forward 0.22 ms on two threads, 0.13 on one, backward
+# 0.59 and 0.24; at 208 -> 32 channels on 2x2 planes, 8 M, two threads win, 0.53 against 0.87 ms).
+SPLIT_MULTIPLY_ADDS = 2 << 20
+
+
+def matmul(a, b):
+    """a @ b as np.matmul; a 2-D product of at least SPLIT_MULTIPLY_ADDS multiply-adds is split
+    by rows of a across the threads (measured, 2 threads: LeNet's first Linear at batch 256,
+    (256, 400) @ (400, 120).T, 0.33 ms on one thread, 0.24 ms split; (512, 512) @ (512, 512) 3.4
+    and 1.8 ms; the LeNet step 0.1-0.2 ms faster)."""
+    if a.ndim != 2 or b.ndim != 2:
+        return np.matmul(a, b)
+    (M, K), N = a.shape, b.shape[1]
+    parts = min(M, get_num_threads(), M * K * N // SPLIT_MULTIPLY_ADDS)
+    if parts < 2:
+        return np.matmul(a, b)
+    out = np.empty((M, N), dtype=np.result_type(a, b))
+
+    def work(lo, hi):
+        np.matmul(a[lo:hi], b, out=out[lo:hi])
+
+    run_split(work, [(i * M // parts, (i + 1) * M // parts) for i in range(parts)])
+    return out

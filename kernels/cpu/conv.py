@@ -118,6 +118,32 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     return conv_per_sample.forward(x, w, bias, stride, padding, dilation, groups, OH, OW, _scratch)
 
 
+def _input_gradient_by_correlation(w_shape, stride, padding, dilation, groups):
+    """Whether the input gradient is better computed as a forward correlation of grad_y than as a
+    GEMM into columns summed back by col2im: for stride-1 layers that narrow the channels
+    (DenseNet's C_in -> 32), whose col2im columns are C_in / C_out times larger than grad_y's
+    im2col columns, and whose GEMM would have an inner dimension of only C_out. Measured, batch
+    32, 2 threads: 160 -> 32 channels 3x3 on 8x8 2.42 -> 1.44 ms, 192 -> 32 on 4x4 1.01 -> 0.59
+    ms, 192 -> 96 1x1 on 8x8 0.82 -> 0.71 ms; equal channel counts (ResNet's) tie, so they keep
+    col2im. Needs padding <= dilation * (kernel - 1): the correlation's own padding is the rest."""
+    C_out, C_group, KH, KW = w_shape
+    return (stride == (1, 1) and C_out // groups < C_group
+            and padding[0] <= dilation[0] * (KH - 1) and padding[1] <= dilation[1] * (KW - 1))
+
+
+def _correlate_with_flipped_kernel(grad_y, w, x_shape, padding, dilation, groups):
+    """grad_x of a stride-1 convolution: grad_y, padded by dilation * (kernel - 1) - padding,
+    correlated with the kernel flipped and its channel axes swapped within each group."""
+    C_out, C_group, KH, KW = w.shape
+    flipped = w.reshape(groups, C_out // groups, C_group, KH, KW).transpose(0, 2, 1, 3, 4)
+    flipped = np.ascontiguousarray(flipped[..., ::-1, ::-1]).reshape(groups * C_group,
+                                                                      C_out // groups, KH, KW)
+    full_padding = (dilation[0] * (KH - 1) - padding[0], dilation[1] * (KW - 1) - padding[1])
+    no_bias = np.zeros(groups * C_group, dtype=grad_y.dtype)
+    return conv_per_sample.forward(grad_y, flipped, no_bias, (1, 1), full_padding, dilation,
+                                   groups, x_shape[2], x_shape[3], _scratch)
+
+
 def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
     """The gradients (input, weight, bias) of conv2d_forward, each None unless `needs` (three
     bools, in that order) asks for it: one call, so that the direct loops weave grad_y once for
@@ -147,7 +173,9 @@ def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
                                 max(chunks, 1), need_input, need_weight, need_bias)
         return tuple(grad if need else None for grad, need in zip(grads, needs))
     grad_x = grad_w = grad_b = None
-    if need_input:
+    if need_input and _input_gradient_by_correlation(w.shape, stride, padding, dilation, groups):
+        grad_x = _correlate_with_flipped_kernel(grad_y, w, x.shape, padding, dilation, groups)
+    elif need_input:
         grad_x = conv_per_sample.backward_input(grad_y, w, x.shape, stride, padding, dilation,
                                                 groups, _scratch)
     if need_weight:

@@ -9,6 +9,7 @@ devices (see kernels/cpu/fused.py for why).
 """
 from .activation import relu_backward, relu_forward
 from .batch_norm import batch_norm_backward, batch_norm_forward
+from .blas import matmul
 from .conv import conv2d_backward, conv2d_forward
 from .optim import sgd_update
 from .pool import (
@@ -23,6 +24,7 @@ from .pool import (
 )
 
 __all__ = [
+    "matmul",
     "conv2d_forward",
     "conv2d_backward",
     "max_pool2d_forward",

@@ -67,7 +67,7 @@ class Linear(Function):
         self.x_shape, self.has_bias = x.shape, bias is not None
         x2 = x.reshape(-1, x.shape[-1])
         self.save_for_backward(x2, weight)
-        out = x2 @ weight.T
+        out = self.kernels.matmul(x2, weight.T)
         if bias is not None:
             out += bias
         return out.reshape(x.shape[:-1] + (weight.shape[0],))
@@ -77,9 +77,9 @@ class Linear(Function):
         grad2 = grad.reshape(-1, grad.shape[-1])
         grad_x = grad_w = grad_b = None
         if self.needs_input_grad[0]:
-            grad_x = (grad2 @ weight).reshape(self.x_shape)
+            grad_x = self.kernels.matmul(grad2, weight).reshape(self.x_shape)
         if self.needs_input_grad[1]:
-            grad_w = grad2.T @ x2
+            grad_w = self.kernels.matmul(grad2.T, x2)
         if self.has_bias and self.needs_input_grad[2]:
             grad_b = grad2.sum(axis=0)
         return grad_x, grad_w, grad_b

@@ -176,7 +176,7 @@ class MatMul(Function):
         a2 = a.reshape(1, -1) if a.ndim == 1 else a
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b
         self.save_for_backward(a2, b2)
-        out = self.xp.matmul(a2, b2)
+        out = self.kernels.matmul(a2, b2)
         if a.ndim == 1:
             out = out.reshape(out.shape[:-2] + out.shape[-1:])
         if b.ndim == 1:
@@ -190,7 +190,9 @@ class MatMul(Function):
                             + (a2.shape[-2], b2.shape[-1]))
         grad_a = grad_b = None
         if self.needs_input_grad[0]:
-            grad_a = sum_to_shape(grad @ self.xp.swapaxes(b2, -1, -2), a2.shape).reshape(shape_a)
+            grad_a = self.kernels.matmul(grad, self.xp.swapaxes(b2, -1, -2))
+            grad_a = sum_to_shape(grad_a, a2.shape).reshape(shape_a)
         if self.needs_input_grad[1]:
-            grad_b = sum_to_shape(self.xp.swapaxes(a2, -1, -2) @ grad, b2.shape).reshape(shape_b)
+            grad_b = self.kernels.matmul(self.xp.swapaxes(a2, -1, -2), grad)
+            grad_b = sum_to_shape(grad_b, b2.shape).reshape(shape_b)
         return grad_a, grad_b
