@@ -149,17 +149,49 @@ def test_conv2d_input_gradient_by_correlation_matches_torch(dtype, c_in, c_out, 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("c_in, c_out, size, kernel, stride, padding, dilation, groups", [
     (8, 6, (1, 1), (3, 3), (1, 1), (1, 1), (1, 1), 1),  # DenseNet's 3x3 on 1x1: the centre tap only
+    (16, 12, (1, 1), (3, 3), (2, 2), (1, 1), (1, 1), 1),  # strided too: both are Linear layers
+    (6, 10, (2, 2), (3, 3), (2, 2), (1, 1), (1, 1), 1),  # ResNet's s2 on 2x2: a 2x2 kernel, Linear
     (4, 4, (1, 3), (3, 3), (1, 1), (1, 1), (1, 1), 2),  # dead rows, live columns, groups
     (3, 5, (3, 2), (7, 5), (2, 1), (3, 2), (1, 1), 1),  # strided: a 5x3 crop with padding 2 and 0
     (2, 3, (5, 2), (3, 3), (1, 1), (1, 1), (3, 1), 1),  # a dilated crop needs negative padding: kept
 ])
 def test_conv2d_with_taps_that_only_read_padding_matches_torch(dtype, c_in, c_out, size, kernel,
                                                               stride, padding, dilation, groups):
-    # Kernel taps that never reach the input are cropped away before the kernels run.
+    # Kernel taps that never reach the input are cropped away before the kernels run; a 1x1 kernel
+    # left on 1x1 planes runs as a Linear layer.
     for n in (1, 20):
         case = dict(n=n, c_in=c_in, c_out=c_out, size=size, kernel=kernel, stride=stride,
                     padding=padding, dilation=dilation, groups=groups, bias=True, seed=5)
         test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
+
+
+@pytest.mark.parametrize("c_in, c_out, size, stride", [
+    (3, 4, (6, 6), 1),     # direct loops
+    (64, 64, (6, 6), 1),   # im2col + GEMM, col2im
+    (64, 32, (6, 6), 1),   # im2col + GEMM, the input gradient as a correlation
+    (3, 5, (2, 2), 2),     # cropped to a Linear layer
+])
+def test_conv2d_of_an_empty_batch(c_in, c_out, size, stride):
+    rng = np.random.default_rng(0)
+    x = np.zeros((0, c_in) + size, np.float32)
+    w, b = random_array(rng, (c_out, c_in, 3, 3), np.float32), np.ones(c_out, np.float32)
+    geometry = ((stride, stride), (1, 1), (1, 1), 1)
+    y = K.conv2d_forward(x, w, b, *geometry)
+    assert y.shape[:2] == (0, c_out)
+    grad_x, grad_w, grad_b = K.conv2d_backward(y, x, w, (True, True, True), *geometry)
+    assert grad_x.shape == x.shape
+    np.testing.assert_array_equal(grad_w, np.zeros_like(w))
+    np.testing.assert_array_equal(grad_b, np.zeros_like(b))
+
+
+def test_conv2d_cropped_to_the_whole_input_runs_as_a_linear_layer():
+    # The cases above with 1x1 planes, and with 2x2 planes at stride 2, take that path.
+    from minigrad.kernels.cpu import conv as conv_module
+    for size, stride in (((1, 1), (1, 1)), ((1, 1), (2, 2)), ((2, 2), (2, 2))):
+        taps, padding = conv_module._cropped(size, (3, 3), stride, (1, 1), (1, 1))
+        w_shape = np.empty((4, 3, 3, 3))[taps].shape
+        assert conv_module._is_linear((5, 3) + size, w_shape, padding, (1, 1), 1)
+    assert not conv_module._is_linear((5, 3, 2, 2), (4, 3, 2, 2), (0, 0), (1, 1), 3)
 
 
 @pytest.mark.parametrize("split", [1, 1 << 40])

@@ -29,6 +29,7 @@ from numba import get_num_threads, njit, prange
 
 from ..shapes import output_size
 from . import conv_per_sample
+from .blas import matmul
 from .conv_direct import WEIGHT_CHUNKS, direct_backward, direct_forward, lanes_for
 from .fused import channel_sum
 
@@ -68,6 +69,16 @@ def _use_direct(c_in, c_out, stride, groups):
     loops do C_in * C_out * KH * KW short FMA loops per sample; at ResNet's 64 x 64 channels they
     tie with im2col + GEMM at best, at LeNet's 6 x 16 they win 2-7x (table above)."""
     return groups == 1 and stride == (1, 1) and c_in * c_out <= DIRECT_MAX_CHANNEL_PRODUCT
+
+
+def _is_linear(x_shape, w_shape, padding, dilation, groups):
+    """A kernel the size of the unpadded input has one output position: the layer is a Linear
+    layer, one GEMM over the batch rather than im2col and a GEMM per few samples. Cropping leaves
+    that of ResNet's and DenseNet's 3x3 convolutions on 1x1 planes (measured, ResNet's 512 -> 512,
+    batch 32, 2 threads: forward 0.86 -> 0.50 ms, backward 3.9 -> 1.6 ms) and of ResNet's strided
+    3x3 256 -> 512 on 2x2 planes (a 2x2 kernel)."""
+    return (tuple(x_shape[2:]) == tuple(w_shape[2:]) and padding == (0, 0) and dilation == (1, 1)
+            and groups == 1)
 
 
 def _live_taps(size, kernel, stride, padding, dilation):
@@ -113,6 +124,10 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     OH = output_size(H, KH, sh, ph, dh)
     OW = output_size(W, KW, sw, pw, dw)
     bias = np.zeros(C_out, x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)
+    if _is_linear(x.shape, w.shape, padding, dilation, groups):
+        y = matmul(x.reshape(N, C_in * H * W), w.reshape(C_out, C_in * H * W).T)
+        y += bias
+        return y.reshape(N, C_out, 1, 1)
     if _use_direct(C_in, C_out, stride, groups):
         return direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW, lanes_for(N, H, W, ph, pw))
     return conv_per_sample.forward(x, w, bias, stride, padding, dilation, groups, OH, OW, _scratch)
@@ -167,6 +182,11 @@ def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
     N, C_out = grad_y.shape[:2]
     _, C_in, H, W = x.shape
     (ph, pw), (dh, dw) = padding, dilation
+    if _is_linear(x.shape, w.shape, padding, dilation, groups):
+        rows, columns = grad_y.reshape(N, C_out), C_in * H * W
+        return (matmul(rows, w.reshape(C_out, columns)).reshape(x.shape) if need_input else None,
+                matmul(rows.T, x.reshape(N, columns)).reshape(w.shape) if need_weight else None,
+                rows.sum(axis=0) if need_bias else None)
     if _use_direct(C_in, C_out, stride, groups):
         chunks = min(N, max(WEIGHT_CHUNKS, get_num_threads()))
         grads = direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes_for(N, H, W, ph, pw),
@@ -182,5 +202,5 @@ def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
         grad_w = conv_per_sample.backward_weight(grad_y, x, w.shape, stride, padding, dilation,
                                                  groups, _scratch)
     if need_bias:
-        grad_b = _bias_grad(grad_y.reshape(N, C_out, -1))
+        grad_b = _bias_grad(grad_y.reshape(N, C_out, grad_y.shape[2] * grad_y.shape[3]))
     return grad_x, grad_w, grad_b

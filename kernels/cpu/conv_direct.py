@@ -83,7 +83,7 @@ def _unweave(out, co, src, Wp, lanes):
             line = out[0, co, h]
             for i in range(W):
                 line[i] = row[i]
-    else:  # flat indices: a view per short row cost more than its copy (conv 6->16: 0.39 -> 0.19 ms)
+    else:  # flat indices: a view per short row cost more than its copy (0.39 -> 0.19 ms, 6->16)
         for s in range(count):
             for h in range(H):
                 start = h * Wp * lanes + s
@@ -337,7 +337,8 @@ def direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes, chunks, need_inpu
                                      L_weight, partial_w[chunk])
             if need_bias:  # zeros around the woven planes
                 for co in range(C_out):
-                    partial_b[chunk, co] += np.sum(g_wide[co, lead * lanes:(lead + OH * Wp) * lanes])
+                    planes = g_wide[co, lead * lanes:(lead + OH * Wp) * lanes]
+                    partial_b[chunk, co] += np.sum(planes)
     grad_w = np.empty((C_out if need_weight else 0, C, KH, KW), dtype=dtype)
     grad_b = np.empty(C_out if need_bias else 0, dtype=dtype)
     _sum_chunks(partial_w, grad_w)
