@@ -5,17 +5,18 @@ The kernels are written once, in Python, for Numba-CUDA. Under Numba's CUDA simu
 thread in Python, so the tests on a CPU-only machine exercise the same table and the same kernels.
 
 On a GPU the arrays are CuPy arrays, and a kernel is compiled and linked by Numba (its disk cache
-included) once per argument signature, then loaded into CuPy and launched by CuPy on CuPy's current
-stream, in order with the CuPy and cuBLAS work around it. Why not Numba's own launch: measured on
-an H100, it took 0.12-0.17 ms of Python per launch (typing every argument, converting every
-array), and a ResNet-18 training step is bound by the host; a CuPy launch takes about 0.01 ms.
+included) once per argument signature, then loaded through CuPy's driver bindings and launched on
+CuPy's current stream, in order with the CuPy and cuBLAS work around it. Why not Numba's own
+launch: measured on an H100, it took 0.12-0.17 ms of Python per launch (typing every argument,
+converting every array), and the training steps are bound by the host. Why not a CuPy RawModule
+launch of the same cubin: converting each of the 20-40 scalars an array-heavy kernel takes made it
+about 0.05 ms; packing them with one struct call into a buffer kept per kernel is cheaper.
 """
-import os
+import ctypes
 import re
-import tempfile
+import struct
 import warnings
 
-import numpy as np
 from numba import cuda
 from numba.core import config
 
@@ -55,67 +56,66 @@ def launch(kernel, elements, *args):
     if SIMULATED:
         kernel[blocks, THREADS_PER_BLOCK](*args)
         return
-    function, parameter_types = _compiled(kernel, args)
-    values = [value for arg in args for value in _flattened(arg)]
-    function((blocks,), (THREADS_PER_BLOCK,),
-             tuple(kind(value) for kind, value in zip(parameter_types, values)))
+    # The arguments as the scalars of Numba's calling convention: an array is passed as its
+    # (meminfo, parent, size, itemsize, data pointer, *shape, *strides in bytes), a scalar as itself.
+    signature, values = [kernel], []
+    for arg in args:
+        if isinstance(arg, xp.ndarray):
+            signature.append((arg.dtype.char, arg.ndim, arg.flags.c_contiguous))
+            values += (0, 0, arg.size, arg.itemsize, arg.data.ptr)
+            values += arg.shape
+            values += arg.strides
+        else:
+            signature.append(type(arg))
+            values.append(arg)
+    signature = tuple(signature)
+    launcher = _launchers.get(signature)
+    if launcher is None:
+        launcher = _launchers[signature] = _compile(kernel, args, len(values))
+    launcher(blocks, values)
 
 
-def _flattened(value):
-    """An argument as the scalars of Numba's calling convention: an array is passed as its
-    (meminfo, parent, size, itemsize, data pointer, *shape, *strides in bytes), a scalar as
-    itself."""
-    if isinstance(value, xp.ndarray):
-        return (0, 0, value.size, value.itemsize, value.data.ptr) + value.shape + value.strides
-    return (value,)
+class _Launcher:
+    """A kernel loaded from its cubin, and the buffer cuLaunchKernel reads its parameters from:
+    one 8-byte slot each, filled by one struct.pack_into per launch."""
+
+    def __init__(self, cubin, name, parameter_codes):
+        self.module = xp.cuda.driver.moduleLoadData(cubin)  # loaded for the life of the process
+        self.function = xp.cuda.driver.moduleGetFunction(self.module, name)
+        self.packing = struct.Struct("<" + "".join(parameter_codes))
+        self.slots = ctypes.create_string_buffer(8 * len(parameter_codes))
+        first = ctypes.addressof(self.slots)
+        self.slot_addresses = (ctypes.c_void_p * len(parameter_codes))(
+            *(first + 8 * i for i in range(len(parameter_codes))))
+
+    def __call__(self, blocks, values):
+        self.packing.pack_into(self.slots, 0, *values)
+        # cuLaunchKernel copies the parameters before it returns: the slots can be refilled
+        xp.cuda.driver.launchKernel(self.function, blocks, 1, 1, THREADS_PER_BLOCK, 1, 1, 0,
+                                    xp.cuda.get_current_stream().ptr,
+                                    ctypes.addressof(self.slot_addresses), 0)
 
 
-def _signature_key(value):
-    if isinstance(value, xp.ndarray):
-        return value.dtype.char, value.ndim, value.flags.c_contiguous
-    return type(value)
+_launchers = {}  # (kernel, kind of each argument) -> _Launcher
+
+# PTX parameter types -> struct codes padded to 8 bytes. Numba declares every 64-bit integer .u64,
+# negative strides included: a signed int64 carries the same bits.
+_PTX_PARAMETER_CODES = {"u64": "q", "s64": "q", "b64": "q", "u32": "i4x", "s32": "i4x",
+                        "b32": "i4x", "u8": "B7x", "s8": "b7x", "b8": "B7x", "f32": "f4x",
+                        "f64": "d"}
 
 
-_compiled_kernels = {}  # (kernel, argument kinds) -> (CuPy function, NumPy type of each parameter)
-
-# PTX parameter types -> NumPy scalar types of that width, which CuPy passes by value. Numba
-# declares every 64-bit integer .u64, negative strides included: int64 carries the same bits.
-_PTX_PARAMETER_TYPES = {"u64": np.int64, "s64": np.int64, "b64": np.int64, "u32": np.int32,
-                        "s32": np.int32, "b32": np.int32, "u8": np.uint8, "s8": np.int8,
-                        "b8": np.uint8, "f32": np.float32, "f64": np.float64}
-
-
-def _compiled(kernel, args):
-    """The CuPy function running `kernel` for arguments like `args`, compiled on first use."""
-    key = (kernel, tuple(_signature_key(arg) for arg in args))
-    entry = _compiled_kernels.get(key)
-    if entry is None:
-        compiled = kernel.compile(tuple(kernel.typeof_pyval(arg) for arg in args))
-        cc = cuda.get_current_device().compute_capability
-        # The PTX declares the parameters; the cubin Numba links for this GPU is what runs (the
-        # PTX itself may be newer than the driver can compile: NVVM 13.5 wrote PTX ISA 9.5 here).
-        name, parameters = re.search(r"\.entry\s+([^\s(]+)\s*\(([^)]*)\)",
-                                     compiled.inspect_asm(cc)).groups()
-        parameter_types = [_PTX_PARAMETER_TYPES[kind]
-                           for kind in re.findall(r"\.param\s+\.(\w+)", parameters)]
-        expected = sum(len(_flattened(arg)) for arg in args)
-        if len(parameter_types) != expected:
-            raise RuntimeError(f"internal error: {kernel.py_func.__name__} takes "
-                               f"{len(parameter_types)} parameters, its arguments flatten to "
-                               f"{expected}")
-        cubin = bytes(compiled._codelibrary.get_cubin(cc))  # numba-cuda 0.30 has no public getter
-        entry = _compiled_kernels[key] = (_load_cubin(cubin, name), parameter_types)
-    return entry
-
-
-_cubin_folder = None  # CuPy loads a module from a file and memoizes it by its path: never reuse one
-
-
-def _load_cubin(cubin, name):
-    global _cubin_folder
-    if _cubin_folder is None:
-        _cubin_folder = tempfile.TemporaryDirectory(prefix="minigrad-cubin-")  # removed at exit
-    path = os.path.join(_cubin_folder.name, f"{len(_compiled_kernels)}.cubin")
-    with open(path, "wb") as file:
-        file.write(cubin)
-    return xp.RawModule(path=path).get_function(name)
+def _compile(kernel, args, parameter_count):
+    """The launcher of `kernel` for arguments like `args`, compiled and linked by Numba for this
+    GPU (the PTX declares the parameters; the cubin is what runs: the PTX may be newer than the
+    driver can compile, NVVM 13.5 wrote PTX ISA 9.5 on the lent H100)."""
+    compiled = kernel.compile(tuple(kernel.typeof_pyval(arg) for arg in args))
+    cc = cuda.get_current_device().compute_capability
+    name, parameters = re.search(r"\.entry\s+([^\s(]+)\s*\(([^)]*)\)",
+                                 compiled.inspect_asm(cc)).groups()
+    codes = [_PTX_PARAMETER_CODES[kind] for kind in re.findall(r"\.param\s+\.(\w+)", parameters)]
+    if len(codes) != parameter_count:
+        raise RuntimeError(f"internal error: {kernel.py_func.__name__} takes {len(codes)} "
+                           f"parameters, its arguments flatten to {parameter_count}")
+    cubin = compiled._codelibrary.get_cubin(cc)  # numba-cuda 0.30 has no public getter
+    return _Launcher(bytes(getattr(cubin, "code", cubin)), name, codes)  # cuda.core's ObjectCode
