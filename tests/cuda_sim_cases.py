@@ -267,11 +267,21 @@ def test_batch_norm_matches_cpu_and_torch(seed, dtype):
     grad_y = rng.standard_normal(shape).astype(dtype)
     yt.backward(torch.from_numpy(grad_y))
 
-    y, mean, invstd = GPU.batch_norm_forward(x, gamma, beta, 1e-5)
+    running_mean, running_var = rng.standard_normal((2, shape[1])).astype(dtype)
+    running_var = np.abs(running_var)
+    running_mean_t, running_var_t = torch.tensor(running_mean), torch.tensor(running_var)
+    momentum = float(rng.uniform(0, 1))
+    F.batch_norm(torch.from_numpy(x), running_mean_t, running_var_t, training=True,
+                 momentum=momentum, eps=1e-5)  # updates the running statistics in place
+
+    y, mean, invstd = GPU.batch_norm_forward(x, gamma, beta, 1e-5, running_mean, running_var,
+                                             momentum)
     y_cpu, mean_cpu, invstd_cpu = CPU.batch_norm_forward(x, gamma, beta, 1e-5)
     assert_close(y, yt, dtype)
     assert_close(mean, mean_cpu, dtype)
     assert_close(invstd, invstd_cpu, dtype)
+    assert_close(running_mean, running_mean_t, dtype)
+    assert_close(running_var, running_var_t, dtype)
     grads = GPU.batch_norm_backward(grad_y, x, gamma, mean, invstd)
     for grad, expected in zip(grads, (xt.grad, gammat.grad, betat.grad)):
         assert_close(grad, expected, dtype)

@@ -45,8 +45,9 @@ def _partial_statistics(x, counts, means, squares):
 
 
 @cuda.jit(cache=True)
-def _statistics(counts, means, squares, eps, mean, invstd):
-    """Channel c's mean and 1 / sqrt(variance + eps), from its chunks' summaries."""
+def _statistics(counts, means, squares, eps, mean, invstd, running_mean, running_var, momentum):
+    """Channel c's mean and 1 / sqrt(variance + eps), from its chunks' summaries; running
+    statistics (unless of size 0) move towards the mean and the unbiased variance, as torch's."""
     C, S = counts.shape
     for c in range(cuda.grid(1), C, cuda.gridsize(1)):
         k, channel_mean, square = 0.0, 0.0, 0.0
@@ -61,6 +62,9 @@ def _statistics(counts, means, squares, eps, mean, invstd):
             k = total
         mean[c] = channel_mean
         invstd[c] = 1.0 / math.sqrt(square / k + eps)
+        if running_mean.size:
+            running_mean[c] = (1 - momentum) * running_mean[c] + momentum * channel_mean
+            running_var[c] = (1 - momentum) * running_var[c] + momentum * square / max(k - 1, 1)
 
 
 @cuda.jit(cache=True)
@@ -120,7 +124,8 @@ def _flat(array, dtype):
     return array.reshape(array.shape[0], array.shape[1], -1)
 
 
-def batch_norm_forward(x, gamma, beta, eps):
+def batch_norm_forward(x, gamma, beta, eps, running_mean=None, running_var=None, momentum=0.0):
+    """As the CPU table's: running_mean and running_var (C-contiguous, or None) updated in place."""
     dtype = x.dtype
     x3 = _flat(x, dtype)
     N, C, P = x3.shape
@@ -129,7 +134,10 @@ def batch_norm_forward(x, gamma, beta, eps):
     means, squares = xp.empty((C, S), dtype=xp.float64), xp.empty((C, S), dtype=xp.float64)
     launch(_partial_statistics, C * S, x3, counts, means, squares)
     mean, invstd = xp.empty(C, dtype=dtype), xp.empty(C, dtype=dtype)
-    launch(_statistics, C, counts, means, squares, float(eps), mean, invstd)
+    no_statistics = xp.empty(0, dtype=dtype)
+    launch(_statistics, C, counts, means, squares, float(eps), mean, invstd,
+           no_statistics if running_mean is None else running_mean,
+           no_statistics if running_var is None else running_var, float(momentum))
     y = xp.empty_like(x3)
     launch(_normalize, x3.size, x3, mean, invstd, xp.ascontiguousarray(gamma, dtype=dtype),
            xp.ascontiguousarray(beta, dtype=dtype), y)
