@@ -251,11 +251,15 @@ def test_adaptive_pooling_matches_cpu_and_torch(seed, dtype):
 
 # ----- batch norm --------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(8))
 def test_batch_norm_matches_cpu_and_torch(seed, dtype):
+    """Seeds 6 and 7 have enough values per channel for the kernels to split each channel into
+    chunks and merge their statistics."""
     rng = np.random.default_rng(300 + seed)
-    shape = (int(rng.integers(2, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 6)),
-             int(rng.integers(1, 6)))
+    largest = 6 if seed < 6 else 16
+    smallest = 1 if seed < 6 else 6
+    shape = (int(rng.integers(2, 5)), int(rng.integers(1, 5)), int(rng.integers(smallest, largest)),
+             int(rng.integers(smallest, largest)))
     x = (rng.standard_normal(shape) + rng.uniform(-3, 3)).astype(dtype)
     gamma, beta = rng.standard_normal((2, shape[1])).astype(dtype)
     xt, gammat, betat = leaf(x), leaf(gamma), leaf(beta)
@@ -263,11 +267,21 @@ def test_batch_norm_matches_cpu_and_torch(seed, dtype):
     grad_y = rng.standard_normal(shape).astype(dtype)
     yt.backward(torch.from_numpy(grad_y))
 
-    y, mean, invstd = GPU.batch_norm_forward(x, gamma, beta, 1e-5)
+    running_mean, running_var = rng.standard_normal((2, shape[1])).astype(dtype)
+    running_var = np.abs(running_var)
+    running_mean_t, running_var_t = torch.tensor(running_mean), torch.tensor(running_var)
+    momentum = float(rng.uniform(0, 1))
+    F.batch_norm(torch.from_numpy(x), running_mean_t, running_var_t, training=True,
+                 momentum=momentum, eps=1e-5)  # updates the running statistics in place
+
+    y, mean, invstd = GPU.batch_norm_forward(x, gamma, beta, 1e-5, running_mean, running_var,
+                                             momentum)
     y_cpu, mean_cpu, invstd_cpu = CPU.batch_norm_forward(x, gamma, beta, 1e-5)
     assert_close(y, yt, dtype)
     assert_close(mean, mean_cpu, dtype)
     assert_close(invstd, invstd_cpu, dtype)
+    assert_close(running_mean, running_mean_t, dtype)
+    assert_close(running_var, running_var_t, dtype)
     grads = GPU.batch_norm_backward(grad_y, x, gamma, mean, invstd)
     for grad, expected in zip(grads, (xt.grad, gammat.grad, betat.grad)):
         assert_close(grad, expected, dtype)
@@ -282,6 +296,33 @@ def test_relu_matches_cpu(dtype):
     y = GPU.relu_forward(x)
     np.testing.assert_array_equal(y, CPU.relu_forward(x))
     np.testing.assert_array_equal(GPU.relu_backward(grad_y, y), CPU.relu_backward(grad_y, y))
+
+
+# ----- the SGD update ----------------------------------------------------------------------------
+SGD_OPTIONS = [dict(momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False),
+               dict(momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False),
+               dict(momentum=0.9, dampening=0.3, weight_decay=0.01, nesterov=False, maximize=True),
+               dict(momentum=0.8, dampening=0.0, weight_decay=0.01, nesterov=True, maximize=False)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("strided", [False, True])
+@pytest.mark.parametrize("options", SGD_OPTIONS, ids=str)
+def test_sgd_update_matches_cpu(options, strided, dtype):
+    rng = np.random.default_rng(500)
+    start = rng.standard_normal((7, 5)).astype(dtype)
+    params = {table: (start.T.copy().T if strided else start.copy()) for table in (CPU, GPU)}
+    buffers = {table: np.empty((7, 5), dtype) for table in (CPU, GPU)}
+    for step in range(3):
+        grad = rng.standard_normal((7, 5)).astype(dtype)
+        for table in (CPU, GPU):
+            buf = buffers[table] if options["momentum"] else None
+            table.sgd_update(params[table], grad, buf, 0.1, first_step=step == 0, **options)
+        assert params[GPU].flags.c_contiguous == (not strided)
+        assert_close(params[GPU], params[CPU], dtype)
+        if options["momentum"]:
+            assert_close(buffers[GPU], buffers[CPU], dtype)
+    assert not np.allclose(params[GPU], start)
 
 
 # ----- the op layer on a "cuda" device backed by the simulated table -----------------------------

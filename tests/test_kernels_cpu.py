@@ -462,9 +462,18 @@ def test_batch_norm_matches_torch(case, dtype):
     grad_y = random_array(rng, case["shape"], dtype)
     yt.backward(torch.from_numpy(grad_y))
 
-    y, mean, invstd = K.batch_norm_forward(x, gamma, beta, 1e-5)
+    running_mean, running_var = random_array(rng, (2, channels), dtype)
+    running_var = np.abs(running_var)
+    running_mean_t, running_var_t = torch.tensor(running_mean), torch.tensor(running_var)
+    momentum = float(rng.uniform(0, 1))
+    F.batch_norm(torch.from_numpy(x), running_mean_t, running_var_t, training=True,
+                 momentum=momentum, eps=1e-5)  # updates the running statistics in place
+
+    y, mean, invstd = K.batch_norm_forward(x, gamma, beta, 1e-5, running_mean, running_var, momentum)
     assert_close(y, yt, dtype)
     assert_close(mean, x.mean(axis=(0, 2, 3)), dtype)
+    assert_close(running_mean, running_mean_t, dtype)
+    assert_close(running_var, running_var_t, dtype)
     grad_x, grad_gamma, grad_beta = K.batch_norm_backward(grad_y, x, gamma, mean, invstd)
     assert_close(grad_x, xt.grad, dtype)
     assert_close(grad_gamma, gammat.grad, dtype)

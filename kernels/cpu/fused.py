@@ -33,9 +33,10 @@ def channel_sum(x, c):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _batch_norm_forward(x, gamma, beta, eps):
+def _batch_norm_forward(x, gamma, beta, eps, running_mean, running_var, momentum):
     """x: (N, C, P), each channel's planes flattened (no per-plane views inside the loops: at
-    DenseNet's 2x2 and 4x4 planes those cost more than the arithmetic)."""
+    DenseNet's 2x2 and 4x4 planes those cost more than the arithmetic). Running statistics of
+    size 0 are not updated."""
     N, C, P = x.shape
     count = x.dtype.type(N * P)
     y = np.empty_like(x)
@@ -60,6 +61,10 @@ def _batch_norm_forward(x, gamma, beta, eps):
                 y[n, c, p] = x[n, c, p] * scale + shift
         mean[c] = channel_mean
         invstd[c] = channel_invstd
+        if running_mean.size:
+            running_mean[c] = (1 - momentum) * running_mean[c] + momentum * channel_mean
+            unbiased_variance = squares / max(N * P - 1, 1)  # what torch keeps
+            running_var[c] = (1 - momentum) * running_var[c] + momentum * unbiased_variance
     return y, mean, invstd
 
 
@@ -102,10 +107,16 @@ def _flat(array, dtype=None):
     return array.reshape(array.shape[0], array.shape[1], -1)
 
 
-def batch_norm_forward(x, gamma, beta, eps):
+def batch_norm_forward(x, gamma, beta, eps, running_mean=None, running_var=None, momentum=0.0):
+    """(y, mean, invstd) of the batch; running_mean and running_var (C-contiguous, or None) are
+    updated in place, as torch does in training: r = (1 - momentum) * r + momentum * statistic,
+    the variance unbiased."""
     x3 = _flat(x)
-    y, mean, invstd = _batch_norm_forward(x3, np.ascontiguousarray(gamma, x3.dtype),
-                                          np.ascontiguousarray(beta, x3.dtype), x3.dtype.type(eps))
+    no_statistics = np.empty(0, x3.dtype)
+    y, mean, invstd = _batch_norm_forward(
+        x3, np.ascontiguousarray(gamma, x3.dtype), np.ascontiguousarray(beta, x3.dtype),
+        x3.dtype.type(eps), no_statistics if running_mean is None else running_mean,
+        no_statistics if running_var is None else running_var, x3.dtype.type(momentum))
     return y.reshape(x.shape), mean, invstd
 
 

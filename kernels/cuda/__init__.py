@@ -11,6 +11,7 @@ from .activation import relu_backward, relu_forward
 from .batch_norm import batch_norm_backward, batch_norm_forward
 from .blas import matmul
 from .conv import conv2d_backward, conv2d_forward
+from .optim import sgd_update
 from .pool import (
     adaptive_avg_pool2d_backward,
     adaptive_avg_pool2d_forward,
@@ -38,4 +39,5 @@ __all__ = [
     "batch_norm_backward",
     "relu_forward",
     "relu_backward",
+    "sgd_update",
 ]

@@ -114,19 +114,13 @@ class BatchNorm(Function):
         axes = (0,) + tuple(range(2, x.ndim))
         shape = [1] * x.ndim
         shape[1] = x.shape[1]
-        count = x.size // x.shape[1]
-        self.axes, self.shape, self.training, self.count = axes, shape, training, count
+        self.axes, self.shape, self.training = axes, shape, training
         if training:
             x4 = x.reshape(x.shape[0], x.shape[1], -1, 1)
             g = xp.ones(x.shape[1], dtype=x.dtype) if gamma is None else gamma
             b = xp.zeros(x.shape[1], dtype=x.dtype) if beta is None else beta
-            y, mean, invstd = self.kernels.batch_norm_forward(x4, g, b, eps)
-            if running_mean is not None:
-                var = 1 / invstd.astype(xp.float64) ** 2 - eps
-                running_mean *= 1 - momentum
-                running_mean += momentum * mean
-                running_var *= 1 - momentum
-                running_var += (momentum * count / max(count - 1, 1)) * var
+            y, mean, invstd = self.kernels.batch_norm_forward(x4, g, b, eps, running_mean,
+                                                              running_var, momentum)
             self.save_for_backward(x4, mean, invstd, g)
             return y.reshape(x.shape)
         mean, var = running_mean, running_var

@@ -45,43 +45,17 @@ class SGD(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                data = p._data
-                grad = self._grad_array(p)
-                owned = grad is not p.grad._data  # may we overwrite `grad`?
-                if maximize:
-                    grad, owned = -grad, True
-                if weight_decay != 0:
-                    if owned:
-                        grad += data * weight_decay
-                    else:
-                        decayed = data * weight_decay
-                        decayed += grad
-                        grad, owned = decayed, True
+                buf, first_step = None, False
                 if momentum != 0:
                     state = self.state[p]
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = p._backend.xp.array(grad, dtype=data.dtype, copy=True)
-                        state["momentum_buffer"] = Tensor._make(buf, p._backend)
-                    else:
-                        buf = buf._data
-                        buf *= momentum
-                        if dampening != 0:
-                            buf += grad * (1.0 - dampening)
-                        else:
-                            buf += grad
-                    if nesterov:
-                        if owned:
-                            grad += buf * momentum
-                        else:
-                            grad = grad + buf * momentum
-                            owned = True
-                    else:
-                        grad, owned = buf, False
-                if owned:
-                    grad *= lr
-                    data -= grad
-                else:
-                    data -= grad * lr
+                    if state.get("momentum_buffer") is None:  # torch: the first buffer is g
+                        xp = p._backend.xp
+                        state["momentum_buffer"] = Tensor._make(
+                            xp.empty(p._data.shape, dtype=p._data.dtype), p._backend)
+                        first_step = True
+                    buf = state["momentum_buffer"]._data
+                p._backend.kernels.sgd_update(p._data, self._grad_array(p), buf, lr, momentum,
+                                              dampening, weight_decay, nesterov, maximize,
+                                              first_step)
                 p._version.value += 1
         return loss
