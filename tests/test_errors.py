@@ -280,3 +280,13 @@ def test_demo_without_a_gpu_says_what_is_missing_in_one_line():
                             text=True, timeout=120)
     assert result.returncode == 1
     assert 'set_device("cuda")' in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("given", ["running_mean", "running_var"])
+def test_batch_norm_with_one_running_statistic_is_refused(given):
+    """The kernels update both statistics or neither, as torch's; the old value stays put."""
+    statistic = mg.zeros(3)
+    kwargs = {"running_mean": None, "running_var": None, given: statistic}
+    with pytest.raises(ValueError, match="running_mean and running_var must either both be None"):
+        mg.nn.functional.batch_norm(mg.randn(4, 3), training=True, **kwargs)
+    assert statistic.tolist() == [0.0, 0.0, 0.0]

@@ -108,15 +108,15 @@ def _flat(array, dtype=None):
 
 
 def batch_norm_forward(x, gamma, beta, eps, running_mean=None, running_var=None, momentum=0.0):
-    """(y, mean, invstd) of the batch; running_mean and running_var (C-contiguous, or None) are
+    """(y, mean, invstd) of the batch; running_mean and running_var (both arrays, or both None) are
     updated in place, as torch does in training: r = (1 - momentum) * r + momentum * statistic,
     the variance unbiased."""
     x3 = _flat(x)
-    no_statistics = np.empty(0, x3.dtype)
+    if running_mean is None:  # nothing to update: the kernel skips statistics of size 0
+        running_mean = running_var = np.empty(0, x3.dtype)
     y, mean, invstd = _batch_norm_forward(
         x3, np.ascontiguousarray(gamma, x3.dtype), np.ascontiguousarray(beta, x3.dtype),
-        x3.dtype.type(eps), no_statistics if running_mean is None else running_mean,
-        no_statistics if running_var is None else running_var, x3.dtype.type(momentum))
+        x3.dtype.type(eps), running_mean, running_var, x3.dtype.type(momentum))
     return y.reshape(x.shape), mean, invstd
 
 

@@ -125,7 +125,8 @@ def _flat(array, dtype):
 
 
 def batch_norm_forward(x, gamma, beta, eps, running_mean=None, running_var=None, momentum=0.0):
-    """As the CPU table's: running_mean and running_var (C-contiguous, or None) updated in place."""
+    """As the CPU table's: running_mean and running_var (both arrays, or both None) updated in
+    place."""
     dtype = x.dtype
     x3 = _flat(x, dtype)
     N, C, P = x3.shape
@@ -134,10 +135,10 @@ def batch_norm_forward(x, gamma, beta, eps, running_mean=None, running_var=None,
     means, squares = xp.empty((C, S), dtype=xp.float64), xp.empty((C, S), dtype=xp.float64)
     launch(_partial_statistics, C * S, x3, counts, means, squares)
     mean, invstd = xp.empty(C, dtype=dtype), xp.empty(C, dtype=dtype)
-    no_statistics = xp.empty(0, dtype=dtype)
-    launch(_statistics, C, counts, means, squares, float(eps), mean, invstd,
-           no_statistics if running_mean is None else running_mean,
-           no_statistics if running_var is None else running_var, float(momentum))
+    if running_mean is None:  # nothing to update: the kernel skips statistics of size 0
+        running_mean = running_var = xp.empty(0, dtype=dtype)
+    launch(_statistics, C, counts, means, squares, float(eps), mean, invstd, running_mean,
+           running_var, float(momentum))
     y = xp.empty_like(x3)
     launch(_normalize, x3.size, x3, mean, invstd, xp.ascontiguousarray(gamma, dtype=dtype),
            xp.ascontiguousarray(beta, dtype=dtype), y)
