@@ -8,9 +8,11 @@ TF32 is off on both sides (torch: matmul and cuDNN flags; CuPy: CUPY_TF32=0, its
 computes in full float32). Every timed call is bracketed by a device synchronisation on its side,
 the two libraries alternate (minigrad, torch, torch, minigrad, ...) after warm-up steps (Numba
 compiles its kernels in the first ones), and the tables show medians. ratio = torch_ms / minigrad_ms:
-above 1 means minigrad is faster. LeNet is d2l's with ReLU and max pooling (as demos/mnist_lenet.py)
-on 1x28x28; ResNet-18 is d2l's with the small-input stem (minigrad.models.resnet18(3, 10,
-small_input=True)) on 3x32x32, its torch twin from bench_models.py, weights copied across.
+above 1 means minigrad is faster. Each model's second row replays minigrad's step from a CUDA graph
+(minigrad.cuda.graph, what Trainer(cuda_graph=True) does) against torch's eager step. LeNet is
+d2l's with ReLU and max pooling (as demos/mnist_lenet.py) on 1x28x28; ResNet-18 is d2l's with the
+small-input stem (minigrad.models.resnet18(3, 10, small_input=True)) on 3x32x32, its torch twin from
+bench_models.py, weights copied across.
 """
 import argparse
 import os
@@ -116,10 +118,23 @@ def bench_models(torch, args, mg_sync, torch_sync):
             if abs(first_mg - first_torch) > 1e-3 * max(1.0, abs(first_torch)):
                 print(f"  warning: first-step losses differ: minigrad {first_mg:.6f}, "
                       f"torch {first_torch:.6f}")
-        mg_ms, torch_ms = interleaved(mg_step, torch_step, mg_sync, torch_sync, args.repeats)
-        throughput = "" if torch_ms is None else f"{batch / torch_ms * 1e3:>13.0f}"
-        print(row(f"{name}, batch {batch}", mg_ms, torch_ms) + f"{batch / mg_ms * 1e3:>16.0f}"
-              + throughput, flush=True)
+        for label, step in ((f"{name}, batch {batch}", mg_step),
+                            ("  the same, minigrad replaying a CUDA graph", graphed(mg_step))):
+            mg_ms, torch_ms = interleaved(step, torch_step, mg_sync, torch_sync, args.repeats)
+            throughput = "" if torch_ms is None else f"{batch / torch_ms * 1e3:>13.0f}"
+            print(row(label, mg_ms, torch_ms) + f"{batch / mg_ms * 1e3:>16.0f}" + throughput,
+                  flush=True)
+
+
+def graphed(step, warmup=3):
+    """`step` captured in a minigrad.cuda.CUDAGraph after `warmup` eager calls (the first creates
+    the momentum buffers): each call of the result is one replay of the whole step."""
+    for _ in range(warmup):
+        step()
+    graph = mg.cuda.CUDAGraph()
+    with mg.cuda.graph(graph):
+        step()
+    return graph.replay
 
 
 # (name, batch, C_in, C_out, size, kernel, stride, padding): LeNet's layers at its benchmark batch,

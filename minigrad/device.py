@@ -102,6 +102,13 @@ def cuda_is_available():
     return True
 
 
+def is_capturing():
+    """Whether CuPy's current stream is recording a CUDA graph: then nothing may read a GPU value on
+    the host. False while the GPU backend is not loaded (it imports nothing)."""
+    cuda = _backends.get("cuda")
+    return cuda is not None and cuda.kernels.runtime.is_capturing()
+
+
 def set_device(device):
     """Make `device` the default for new tensors; loads its backend now so mistakes surface here."""
     global _current

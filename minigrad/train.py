@@ -5,8 +5,10 @@ import time
 
 from tqdm import tqdm
 
+from . import cuda
 from .autograd import no_grad
 from .device import Device
+from .ops.loss import check_target
 from .serialization import save
 
 
@@ -79,15 +81,27 @@ class Trainer:
     `checkpoint` (a path) saves {"model", "optimizer", "epoch"} after every epoch (atomically).
     `scheduler` is stepped after every epoch, or after every batch with scheduler_interval="batch"
     (what OneCycleLR expects).
+    `cuda_graph=True` (device "cuda", an optimizer that can be captured: SGD) replays the training
+    step from a CUDA graph (minigrad.cuda.CUDAGraph) instead of running its Python every batch: see
+    GraphedSteps for when it still runs eagerly.
     """
 
     def __init__(self, net, optimizer, loss, device=None, checkpoint=None, progress=True,
-                 scheduler=None, scheduler_interval="epoch"):
+                 scheduler=None, scheduler_interval="epoch", cuda_graph=False):
         if scheduler_interval not in ("epoch", "batch"):
             raise ValueError(f"scheduler_interval must be 'epoch' or 'batch', got "
                              f"{scheduler_interval!r}")
         self.net, self.optimizer, self.loss = net, optimizer, loss
         self.device = None if device is None else Device(device)
+        self.graphed = None
+        if cuda_graph:
+            if self.device is None or self.device.type != "cuda":
+                raise ValueError(f"cuda_graph=True needs device='cuda', got device={device!r}")
+            if not getattr(optimizer, "capturable", False):
+                raise ValueError(f"cuda_graph=True: {type(optimizer).__name__}.step() cannot be "
+                                 "captured in a CUDA graph (it keeps a step count on the host); "
+                                 "use SGD or cuda_graph=False")
+            self.graphed = GraphedSteps(self)
         self.checkpoint, self.progress = checkpoint, progress
         self.scheduler, self.scheduler_interval = scheduler, scheduler_interval
         self.history = History()
@@ -101,12 +115,11 @@ class Trainer:
         bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", leave=True, file=sys.stdout,
                    disable=not self.progress, dynamic_ncols=True)
         for X, y in bar:
-            X, y = _to(X, self.device), _to(y, self.device)
-            output = self.net(X)
-            loss = self.loss(output, y)
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
+            if self.graphed is None:
+                y = _to(y, self.device)
+                output, loss = self.step(_to(X, self.device), y)
+            else:
+                output, loss, y = self.graphed(X, y)
             if self.scheduler is not None and self.scheduler_interval == "batch":
                 self.scheduler.step()
             n = y.shape[0]
@@ -124,6 +137,15 @@ class Trainer:
             self.scheduler.step()
         seconds = time.perf_counter() - start
         return loss_sum / max(seen, 1), correct / max(seen, 1), seen / seconds, seconds
+
+    def step(self, X, y):
+        """One training step on a batch on the model's device: (output, loss)."""
+        output = self.net(X)
+        loss = self.loss(output, y)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return output, loss
 
     def fit(self, train_loader, test_loader=None, epochs=1):
         for epoch in range(len(self.history) + 1, len(self.history) + epochs + 1):
@@ -144,8 +166,68 @@ class Trainer:
 
 
 def fit(net, train_loader, test_loader, epochs, optimizer, loss, device=None, checkpoint=None,
-        progress=True, scheduler=None, scheduler_interval="epoch"):
+        progress=True, scheduler=None, scheduler_interval="epoch", cuda_graph=False):
     """Train for `epochs` and return the History (see Trainer)."""
     trainer = Trainer(net, optimizer, loss, device, checkpoint, progress, scheduler,
-                      scheduler_interval)
+                      scheduler_interval, cuda_graph)
     return trainer.fit(train_loader, test_loader, epochs)
+
+
+class GraphedSteps:
+    """A Trainer's step captured in a CUDA graph once per batch shape and replayed for the batches
+    after. The first WARMUP_STEPS batches of a shape run eagerly (the first creates the momentum
+    buffers, which the capture must find in place); a change of the optimizer's options (a learning
+    rate schedule) drops the captures, so a rate changed every batch keeps every step eager."""
+
+    WARMUP_STEPS = 2
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+        self.captures, self.eager_steps, self.options = {}, {}, None
+
+    def __call__(self, X, y):
+        """One step on the batch (X, y): (output, loss, y on the device)."""
+        trainer = self.trainer
+        options = [[(key, value) for key, value in sorted(group.items()) if key != "params"]
+                   for group in trainer.optimizer.param_groups]
+        if options != self.options:
+            self.captures.clear()
+            self.eager_steps.clear()
+            self.options = options
+        shape = (tuple(X.shape), X.dtype, tuple(y.shape), y.dtype)
+        capture = self.captures.get(shape)
+        if capture is None:
+            self.eager_steps[shape] = self.eager_steps.get(shape, 0) + 1
+            if self.eager_steps[shape] <= self.WARMUP_STEPS:
+                y = _to(y, trainer.device)
+                return trainer.step(_to(X, trainer.device), y) + (y,)
+            capture = self.captures[shape] = _CapturedStep(trainer, X, y)
+        return capture.replay(X, y)
+
+
+class _CapturedStep:
+    """The static batch a captured step reads, its output and loss, and the gradients it makes."""
+
+    def __init__(self, trainer, X, y):
+        self.trainer = trainer
+        self.X, self.y = X.to(trainer.device).clone(), y.to(trainer.device).clone()
+        self.graph = cuda.CUDAGraph()
+        try:
+            with cuda.graph(self.graph):
+                self.output, self.loss = trainer.step(self.X, self.y)
+        except Exception as error:
+            raise RuntimeError(f"Trainer(cuda_graph=True): the training step cannot be captured "
+                               f"in a CUDA graph ({error}); use cuda_graph=False") from error
+        self.parameters = [p for group in trainer.optimizer.param_groups for p in group["params"]]
+        self.grads = [p.grad for p in self.parameters]
+
+    def replay(self, X, y):
+        loss = self.trainer.loss
+        if hasattr(loss, "ignore_index"):  # the capture could not check the targets' values
+            check_target(type(loss).__name__, self.output, y, loss.ignore_index)
+        for static, batch in ((self.X, X), (self.y, y)):  # into the memory the capture reads
+            static.copy_(batch if batch.device == static.device else batch.numpy())
+        self.graph.replay()
+        for p, grad in zip(self.parameters, self.grads):  # the gradients this replay wrote
+            p.grad = grad
+        return self.output, self.loss, self.y

@@ -42,6 +42,9 @@ def test_cupy_missing_is_named(monkeypatch):
     with pytest.raises(RuntimeError, match=r'set_device\("cuda"\): CuPy is not installed'):
         mg.set_device("cuda")
     assert str(mg.get_device()) == "cpu"
+    with pytest.raises(RuntimeError, match=r'set_device\("cuda"\): CuPy is not installed'):
+        mg.cuda.CUDAGraph()
+    assert not mg.cuda.is_current_stream_capturing()
 
 
 def test_no_gpu_is_named(loader):

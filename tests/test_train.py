@@ -235,3 +235,14 @@ def test_epoch_sums_stay_on_the_device_until_the_epoch_ends(monkeypatch):
         out = net(X)
     assert history[0]["loss"] == pytest.approx(nn.functional.cross_entropy(out, y).item(), rel=1e-5)
     assert history[0]["train_acc"] == pytest.approx((out.argmax(dim=1) == y).float().mean().item())
+
+
+def test_cuda_graph_needs_the_cuda_device_and_a_capturable_optimizer():
+    net = mlp()
+    with pytest.raises(ValueError, match="cuda_graph=True needs device='cuda', got device='cpu'"):
+        mg.train.Trainer(net, mg.optim.SGD(net.parameters(), lr=0.1), nn.CrossEntropyLoss(),
+                         device="cpu", cuda_graph=True)
+    with pytest.raises(ValueError, match=r"Adam.step\(\) cannot be captured in a CUDA graph"):
+        mg.train.Trainer(net, mg.optim.Adam(net.parameters()), nn.CrossEntropyLoss(),
+                         device="cuda", cuda_graph=True)
+    assert mg.optim.SGD.capturable and not mg.optim.Adam.capturable

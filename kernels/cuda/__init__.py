@@ -1,4 +1,4 @@
-"""CUDA kernels (Numba-CUDA kernels, CuPy arrays, cuBLAS GEMMs through cupy.matmul): the CUDA kernel
+"""CUDA kernels (Numba-CUDA kernels, CuPy arrays, cuBLAS GEMMs called directly): the CUDA kernel
 table, with the names, arguments and return conventions of the CPU table (kernels/cpu), so the op
 layer calls either without knowing which.
 

@@ -1,10 +1,10 @@
-"""2-D convolution on the GPU: im2col (a gather kernel), cuBLAS GEMMs through xp.matmul, and col2im
+"""2-D convolution on the GPU: im2col (a gather kernel), cuBLAS GEMMs (blas.matmul), and col2im
 written as a gather (each thread sums the column entries of the input pixel it owns: no atomics).
 CuPy 14 has no cuDNN, so the convolution is ours.
 
 The column matrix of a chunk of n samples is (C_in * KH * KW, n * OH * OW): row (c, kh, kw), column
 (sample, oh, ow). Group g owns rows [g * K, (g + 1) * K) with K = C_in / groups * KH * KW, so one
-batched xp.matmul of the (groups, C_out / groups, K) weights with the (groups, K, n * OH * OW)
+batched GEMM of the (groups, C_out / groups, K) weights with the (groups, K, n * OH * OW)
 columns runs every group; with groups = 1 it is one large 2-D GEMM over the whole chunk. A chunk
 holds as many samples as fit in COLUMN_BUDGET_BYTES (ResNet-18's widest layer at 32x32, batch 128:
 302 MB in float32, one chunk).
@@ -14,6 +14,7 @@ Layouts (C-contiguous): x (N, C_in, H, W), w (C_out, C_in / groups, KH, KW), y (
 from numba import cuda
 
 from ..shapes import output_size
+from .blas import matmul
 from .runtime import launch, unravel, xp
 
 COLUMN_BUDGET_BYTES = 1 << 30
@@ -80,15 +81,6 @@ def _col2im(cols, grad_x, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
         grad_x[n, c, h, w] = total
 
 
-def _grouped_matmul(a, b):
-    """a @ b for each group: (groups, M, K) @ (groups, K, N). With one group, a plain 2-D GEMM:
-    measured on an H100, CuPy's batched matmul of one (64, 131072) @ (131072, 576) product (ResNet's
-    weight gradient) took 0.86 ms, the 2-D product of the same views 0.28 ms."""
-    if a.shape[0] == 1:
-        return (a[0] @ b[0])[None]
-    return xp.matmul(a, b)
-
-
 class _Geometry:
     """The sizes of one convolution, worked out once per call."""
 
@@ -137,7 +129,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     for first, end in g.chunks(x.dtype.itemsize):
         n = end - first
         # (groups, C_out / groups, n * OH * OW)
-        product = _grouped_matmul(weights, g.columns(x, first, end))
+        product = matmul(weights, g.columns(x, first, end))
         # (C_out, n, OH*OW) back to (n, C_out, OH*OW), with the bias added in the same pass
         by_sample = product.reshape(g.C_out, n, g.pixels).transpose(1, 0, 2)
         target = y[first:end].reshape(n, g.C_out, g.pixels)
@@ -154,7 +146,7 @@ def _backward_input(grad_y, w, x_shape, stride, padding, dilation, groups):
     weights_t = w.reshape(groups, g.group_out, g.group_rows).transpose(0, 2, 1)
     grad_x = xp.empty(tuple(x_shape), dtype=grad_y.dtype)
     for first, end in g.chunks(grad_y.dtype.itemsize):
-        cols = _grouped_matmul(weights_t, g.grad_rows(grad_y, first, end)).reshape(g.rows, -1)
+        cols = matmul(weights_t, g.grad_rows(grad_y, first, end)).reshape(g.rows, -1)
         target = grad_x[first:end]
         launch(_col2im, target.size, cols, target, *g.kernel_args())
     return grad_x
@@ -166,7 +158,7 @@ def _backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups):
     grad_w = None
     for first, end in g.chunks(x.dtype.itemsize):
         cols = g.columns(x, first, end)
-        product = _grouped_matmul(g.grad_rows(grad_y, first, end), cols.transpose(0, 2, 1))
+        product = matmul(g.grad_rows(grad_y, first, end), cols.transpose(0, 2, 1))
         grad_w = product if grad_w is None else grad_w + product
     if grad_w is None:  # an empty batch
         return xp.zeros(tuple(w_shape), dtype=grad_y.dtype)

@@ -49,6 +49,11 @@ def unravel(index, rows, columns):
     return plane, row, rest - row * columns
 
 
+def is_capturing():
+    """Whether CuPy's current stream is recording a CUDA graph (the simulator has no graphs)."""
+    return not SIMULATED and xp.cuda.get_current_stream().is_capturing()
+
+
 def launch(kernel, elements, *args):
     """Run a grid-stride kernel over `elements` items (on CuPy's current stream on a GPU)."""
     if elements == 0:

@@ -2,6 +2,7 @@
 
 Nothing here moves a value to the host (a GPU sync) but the target range check."""
 from ..autograd import Function
+from ..device import is_capturing
 from .reduce import LogSoftmax
 
 
@@ -47,7 +48,10 @@ def _classes_last(input, target):
     return input, target
 
 
-def _check_target(name, input, target, ignore_index):
+def check_target(name, input, target, ignore_index):
+    """The errors torch raises for a target that does not fit `input`. The range check reads the
+    target's values: while a CUDA graph is being captured it cannot, and the code that replays the
+    graph checks each batch's targets (as Trainer does) before copying them in."""
     if input.ndim < 2:
         raise RuntimeError(f"{name} expected an input of shape (N, C) or (N, C, d1, ...), got "
                            f"{tuple(input.shape)}")
@@ -61,7 +65,7 @@ def _check_target(name, input, target, ignore_index):
     classes = input.shape[1]
     data = target._data
     bad = (data != ignore_index) & ((data < 0) | (data >= classes))
-    if data.size and bad.any():
+    if data.size and not is_capturing() and bad.any():
         raise IndexError(f"{name} target {int(data[bad].reshape(-1)[0])} is out of range for "
                          f"{classes} classes")
 
@@ -89,7 +93,7 @@ def _target_scales(target, weight, ignore_index, dtype):
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
-    _check_target("nll_loss", input, target, ignore_index)
+    check_target("nll_loss", input, target, ignore_index)
     shape = tuple(target.shape)
     input, target = _classes_last(input, target)
     safe, scale = _target_scales(target, weight, ignore_index, input.dtype.np)
@@ -103,7 +107,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                   label_smoothing=0.0):
     """log_softmax then nll_loss; with label smoothing, each class also takes a share of
     label_smoothing / C of the target, as in torch."""
-    _check_target("cross_entropy", input, target, ignore_index)
+    check_target("cross_entropy", input, target, ignore_index)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     shape = tuple(target.shape)

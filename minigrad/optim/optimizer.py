@@ -57,6 +57,10 @@ class Optimizer:
     with a "params" entry and any options that override `defaults`).
     """
 
+    # Whether step() can be recorded into a CUDA graph: it reads nothing but the parameter groups'
+    # options and arrays that stay in place (no step counter kept on the host, as Adam's)
+    capturable = False
+
     def __init__(self, params, defaults):
         self.defaults = defaults
         self.state = defaultdict(dict)

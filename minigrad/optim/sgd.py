@@ -14,6 +14,8 @@ class SGD(Optimizer):
         p -= lr * g
     """
 
+    capturable = True
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
