@@ -84,6 +84,15 @@ def _step(net, optimizer, X, y):
     return loss
 
 
+def _assert_trained_alike(net, twin, rtol):
+    """The parameters (to rtol) and last gradients of two models trained on the same batches."""
+    for (name, p), q in zip(net.named_parameters(), twin.parameters()):
+        np.testing.assert_allclose(p.detach().cpu().numpy(), q.detach().cpu().numpy(),
+                                   rtol=rtol, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(p.grad.cpu().numpy(), q.grad.cpu().numpy(), rtol=1e-3,
+                                   atol=1e-5, err_msg=name)
+
+
 def test_replayed_training_step_matches_the_eager_steps():
     net, images, labels = _lenet_and_batches(steps=8)
     twin = mg.models.lenet()
@@ -111,11 +120,7 @@ def test_replayed_training_step_matches_the_eager_steps():
                       mg.tensor(labels[i], device="cuda")).item() for i in range(8)]
     np.testing.assert_allclose(losses, expected[2:], rtol=1e-4)
     assert len(set(losses)) == len(losses)  # every replay computed anew
-    for (name, p), q in zip(net.named_parameters(), twin.parameters()):
-        np.testing.assert_allclose(p.detach().cpu().numpy(), q.detach().cpu().numpy(),
-                                   rtol=1e-4, atol=1e-5, err_msg=name)
-        np.testing.assert_allclose(p.grad.cpu().numpy(), q.grad.cpu().numpy(), rtol=1e-3,
-                                   atol=1e-5, err_msg=name)
+    _assert_trained_alike(net, twin, rtol=1e-4)
 
 
 def test_replayed_batch_norm_updates_its_running_statistics():
@@ -186,11 +191,7 @@ def test_trainer_with_cuda_graph_matches_the_eager_trainer(scheduled):
     for graphed_epoch, eager_epoch in zip(histories[True], histories[False]):
         assert graphed_epoch["loss"] == pytest.approx(eager_epoch["loss"], rel=1e-4)
         assert graphed_epoch["train_acc"] == pytest.approx(eager_epoch["train_acc"], abs=1 / 200)
-    for (name, p), q in zip(net.named_parameters(), twin.parameters()):
-        np.testing.assert_allclose(p.detach().cpu().numpy(), q.detach().cpu().numpy(),
-                                   rtol=1e-3, atol=1e-5, err_msg=name)
-        np.testing.assert_allclose(p.grad.cpu().numpy(), q.grad.cpu().numpy(), rtol=1e-3,
-                                   atol=1e-5, err_msg=name)
+    _assert_trained_alike(net, twin, rtol=1e-3)
 
 
 def test_trainer_with_cuda_graph_checks_the_targets_of_replayed_batches():
