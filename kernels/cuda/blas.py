@@ -16,6 +16,8 @@ from .runtime import SIMULATED, xp
 
 # CUBLAS_OP_N / CUBLAS_OP_T
 _AS_STORED, _TRANSPOSED = 0, 1
+# the dtypes with a cuBLAS GEMM here (float32, float64); others go through xp.matmul
+_GEMMS = ("f", "d")
 # 32 MiB: what cuBLAS's documentation recommends for Hopper, enough for any algorithm it picks
 WORKSPACE_BYTES = 32 * 1024 * 1024
 
@@ -121,7 +123,6 @@ class _Cublas:
             raise RuntimeError(f"cuBLAS {what} failed with status {status}")
 
 
-_GEMMS = ("f", "d")
 _handle = None
 
 

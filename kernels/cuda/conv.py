@@ -145,37 +145,29 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     return y
 
 
-def _backward_input(grad_y, w, x_shape, stride, padding, dilation, groups):
-    w = xp.ascontiguousarray(w, dtype=grad_y.dtype)
-    g = _Geometry(tuple(x_shape), w.shape, stride, padding, dilation, groups)
-    weights_t = w.reshape(groups, g.group_out, g.group_rows).transpose(0, 2, 1)
-    grad_x = xp.empty(tuple(x_shape), dtype=grad_y.dtype)
-    for first, end in g.chunks(grad_y.dtype.itemsize):
-        cols = matmul(weights_t, g.grad_rows(grad_y, first, end)).reshape(g.rows, -1)
-        target = grad_x[first:end]
-        launch(_col2im, target.size, cols, target, *g.kernel_args())
-    return grad_x
-
-
-def _backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups):
-    x = xp.ascontiguousarray(x, dtype=grad_y.dtype)
-    g = _Geometry(x.shape, tuple(w_shape), stride, padding, dilation, groups)
-    grad_w = None
-    for first, end in g.chunks(x.dtype.itemsize):
-        cols = g.columns(x, first, end)
-        product = matmul(g.grad_rows(grad_y, first, end), cols.transpose(0, 2, 1))
-        grad_w = product if grad_w is None else grad_w + product
-    if grad_w is None:  # an empty batch
-        return xp.zeros(tuple(w_shape), dtype=grad_y.dtype)
-    return grad_w.reshape(tuple(w_shape))
-
-
 def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
     """The gradients (input, weight, bias) of conv2d_forward, each None unless `needs` (three
-    bools, in that order) asks for it."""
+    bools, in that order) asks for it. The input and weight gradients share one pass over the
+    chunks, which reorders each chunk of grad_y once for both GEMMs."""
     need_input, need_weight, need_bias = needs
     grad_y = xp.ascontiguousarray(grad_y)
-    params = stride, padding, dilation, groups
-    return (_backward_input(grad_y, w, x.shape, *params) if need_input else None,
-            _backward_weight(grad_y, x, w.shape, *params) if need_weight else None,
-            grad_y.sum(axis=(0, 2, 3)) if need_bias else None)
+    dtype = grad_y.dtype
+    w = xp.ascontiguousarray(w, dtype=dtype)
+    g = _Geometry(x.shape, w.shape, stride, padding, dilation, groups)
+    weights_t = w.reshape(groups, g.group_out, g.group_rows).transpose(0, 2, 1)
+    if need_weight:
+        x = xp.ascontiguousarray(x, dtype=dtype)
+    grad_x = xp.empty(x.shape, dtype=dtype) if need_input else None
+    grad_w = None
+    for first, end in g.chunks(dtype.itemsize) if need_input or need_weight else ():
+        rows = g.grad_rows(grad_y, first, end)
+        if need_input:
+            cols = matmul(weights_t, rows).reshape(g.rows, -1)
+            target = grad_x[first:end]
+            launch(_col2im, target.size, cols, target, *g.kernel_args())
+        if need_weight:
+            product = matmul(rows, g.columns(x, first, end).transpose(0, 2, 1))
+            grad_w = product if grad_w is None else grad_w + product
+    if need_weight:
+        grad_w = xp.zeros(w.shape, dtype=dtype) if grad_w is None else grad_w.reshape(w.shape)
+    return grad_x, grad_w, grad_y.sum(axis=(0, 2, 3)) if need_bias else None
