@@ -8,6 +8,11 @@ from .device import backend, cuda_is_available as is_available  # noqa: F401
 from .device import is_capturing as is_current_stream_capturing  # noqa: F401
 
 
+def device_count():
+    """The number of GPUs CuPy sees; 0 without CuPy or a GPU."""
+    return backend("cuda").xp.cuda.runtime.getDeviceCount() if is_available() else 0
+
+
 def synchronize():
     """Wait until the GPU has finished the work queued on it."""
     backend("cuda").xp.cuda.get_current_stream().synchronize()

@@ -23,6 +23,7 @@ class Device:
             raise RuntimeError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N'")
         self.type = kind
         self.index = int(index) if index else (0 if kind == "cuda" else None)
+        self._named_index = bool(index)  # torch prints 'cuda:0' only where the index was given
 
     def __eq__(self, other):
         if isinstance(other, str):
@@ -33,10 +34,11 @@ class Device:
         return hash((self.type, self.index))
 
     def __str__(self):
-        return self.type
+        return f"{self.type}:{self.index}" if self._named_index else self.type
 
     def __repr__(self):
-        return f"device(type='{self.type}')"
+        index = f", index={self.index}" if self._named_index else ""
+        return f"device(type='{self.type}'{index})"
 
 
 CPU = Device("cpu")
@@ -88,7 +90,7 @@ def _load_cuda():
     if kernels.runtime.SIMULATED:
         raise RuntimeError('set_device("cuda"): NUMBA_ENABLE_CUDASIM is set, so numba.cuda is the '
                            'CPU simulator; unset it to use the GPU')
-    return Backend(Device("cuda"), cupy, kernels)
+    return Backend(Device("cuda:0"), cupy, kernels)
 
 
 def cuda_is_available():

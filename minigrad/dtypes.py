@@ -15,8 +15,8 @@ class dtype:
         self.is_floating_point = category == 2
         self.itemsize = self.np.itemsize
 
-    def __repr__(self):
-        return f"minigrad.{self.name}"
+    def __repr__(self):  # torch's spelling: code run with `import minigrad as torch` prints the same
+        return f"torch.{self.name}"
 
     def __reduce__(self):
         return (to_dtype, (self.name,))

@@ -9,10 +9,10 @@ from .autograd import Version
 
 
 class Size(tuple):
-    """A tensor's shape: a tuple that prints like torch.Size."""
+    """A tensor's shape: a tuple that prints as torch.Size does."""
 
     def __repr__(self):
-        return f"minigrad.Size({list(self)})"
+        return f"torch.Size({list(self)})"
 
     def numel(self):
         return int(np.prod(self, dtype=np.int64))
@@ -201,6 +201,22 @@ class Tensor:
         return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(device, int)
                        else device)
 
+    def type(self, dtype=None, non_blocking=False):
+        """Without `dtype`, torch's type name ('torch.FloatTensor'); else this tensor cast to `dtype`
+        (a dtype or such a name), itself when it already has it."""
+        if dtype is None:
+            prefix = "torch.cuda." if self.is_cuda else "torch."
+            return prefix + _TENSOR_TYPE_NAMES[self.dtype.name]
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            by_type_name = {name: dtype_name for dtype_name, name in _TENSOR_TYPE_NAMES.items()}
+            name = dtype.rpartition(".")[2]
+            if name not in by_type_name:
+                raise TypeError(f"invalid type: {dtype!r}")
+            result = self.to("cuda" if ".cuda." in dtype else "cpu")
+            dtype = by_type_name[name]
+            return ops.cast(result, dtypes.to_dtype(dtype))
+        return ops.cast(self, dtypes.to_dtype(dtype))
+
     def type_as(self, other):
         return ops.cast(self, other.dtype)
 
@@ -355,6 +371,11 @@ class Tensor:
         elif self._requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extras) + ")"
+
+
+_TENSOR_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                      "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+                      "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
 
 
 def _binary_method(function, reflected=False):

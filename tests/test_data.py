@@ -334,15 +334,42 @@ def test_mnist_from_files(tmp_path, layout, gz, dotted):
     assert y.tolist() == arrays["t10k"][1].tolist()
 
 
-def test_mnist_transforms_take_the_float_tensor(tmp_path):
+def test_mnist_transforms_take_the_raw_uint8_image_as_torchvision(tmp_path):
     _write_mnist(tmp_path)
-    data = DS.MNIST(tmp_path, transform=lambda x: x * 2, target_transform=lambda y: y + 100)
+    seen = []
+
+    def to_float(image):  # torchvision hands a PIL image; minigrad its uint8 array
+        seen.append((type(image), image.dtype, image.shape))
+        return mg.tensor(image[None].astype(np.float32) * 2 / 255)
+
+    data = DS.MNIST(tmp_path, transform=to_float, target_transform=lambda y: y + 100)
     plain = DS.MNIST(tmp_path)
     (x, y), (px, py) = data[0], plain[0]
-    np.testing.assert_allclose(x.numpy(), 2 * px.numpy())
+    assert seen == [(np.ndarray, np.uint8, (28, 28))]
+    np.testing.assert_allclose(x.numpy(), 2 * px.numpy(), rtol=1e-6)
     assert y == py + 100
     xb, yb = next(iter(DataLoader(data, batch_size=4)))  # per-sample path, same batch layout
     assert xb.shape == (4, 1, 28, 28) and yb.min().item() >= 100
+
+
+def test_mnist_batches_through_a_batchable_transform(tmp_path):
+    _write_mnist(tmp_path)
+
+    class Halve:  # the protocol of minigrad.vision.transforms
+        batchable = True
+
+        def __call__(self, image):
+            return mg.tensor(image[None] / np.float32(510))
+
+        def batch(self, images):
+            assert images.dtype == np.uint8 and images.shape == (5, 28, 28)
+            return mg.tensor(images[:, None] / np.float32(510))
+
+    data = DS.MNIST(tmp_path, transform=Halve())
+    xb, yb = next(iter(DataLoader(data, batch_size=5)))
+    per_sample = mg.stack([data[i][0] for i in range(5)])
+    np.testing.assert_array_equal(xb.numpy(), per_sample.numpy())
+    assert yb.tolist() == [data[i][1] for i in range(5)]
 
 
 def test_mnist_count_mismatch_and_missing_files(tmp_path):

@@ -384,7 +384,7 @@ def test_set_device_and_to():
     assert y.device.type == "cpu" and isinstance(y.numpy(), np.ndarray)
     np.testing.assert_array_equal(x.to("cpu").numpy(), x.numpy())  # numpy() copies to the host
     assert x.cuda().device.type == "cuda" and x.to("cuda") is x
-    assert "device='cuda'" in repr(x)
+    assert "device='cuda:0'" in repr(x)
     assert float(mg.ones(1, device="cuda")) == 1.0 and mg.ones(2, device="cuda").tolist() == [1, 1]
 
 

@@ -141,3 +141,21 @@ def test_inf_nan_results_without_numpy_warnings():
         assert mg.tensor([0.0]).log().item() == float("-inf")
         assert np.isnan(mg.tensor([-1.0]).sqrt().item())
         assert mg.tensor([1000.0]).exp().item() == float("inf")
+
+
+@pytest.mark.parametrize("name", ["float32", "float64", "int64", "int32", "uint8", "bool", "int16",
+                                  "int8", "float16"])
+def test_type_names_and_casts_as_torch(name):
+    torch = pytest.importorskip("torch")
+    values = np.array([0, 1, 2], dtype=np.float32)
+    a, t = mg.tensor(values).to(getattr(mg, name)), torch.tensor(values).to(getattr(torch, name))
+    assert a.type() == t.type()
+    assert a.type(mg.float32) is a if name == "float32" else a.type(mg.float32).dtype == mg.float32
+    cast = mg.zeros(3).type(t.type())  # by torch's type name
+    assert cast.dtype == a.dtype and cast.tolist() == [0, 0, 0]
+    assert mg.tensor(values).type(t.type()).tolist() == torch.tensor(values).type(t.type()).tolist()
+
+
+def test_type_refuses_an_unknown_name():
+    with pytest.raises(TypeError, match="invalid type: 'torch.FancyTensor'"):
+        mg.tensor([1.0]).type("torch.FancyTensor")

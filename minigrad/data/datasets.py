@@ -4,11 +4,14 @@
     train = MNIST(train=True)                 # no files anywhere: the embedded 10k subset (see below)
     train = MNIST("data", download=True)      # the full 60,000 / 10,000 set, under data/MNIST/raw
 
-Items are ``(image, label)``: ``image`` a float32 tensor of shape ``(1, 28, 28)`` scaled to [0, 1] (what
-torchvision's ``ToTensor()`` gives), ``label`` a Python int. A ``transform`` receives that float tensor
-(not a PIL image) and ``target_transform`` the int label. Without transforms, ``DataLoader`` builds whole
-batches by one fancy-index (``get_batch``) instead of one call per sample. ``.data`` holds the raw uint8
-images ``(N, 28, 28)`` and ``.targets`` the int64 labels, as in torchvision.
+Items are ``(image, label)``, ``label`` a Python int. Without a ``transform``, ``image`` is a float32 tensor
+of shape ``(1, 28, 28)`` scaled to [0, 1] (what torchvision's ``ToTensor()`` gives). A ``transform``
+receives what torchvision's would, the raw image, as a uint8 NumPy array ``(28, 28)`` in place of a PIL
+image (``minigrad.vision.transforms`` take both), and ``target_transform`` the int label. ``DataLoader``
+builds whole batches by one fancy-index (``get_batch``) instead of one call per sample: without
+transforms, or with a ``transform`` that is ``batchable`` (``minigrad.vision.transforms``: its ``batch``
+gets the uint8 stack ``(B, 28, 28)``). ``.data`` holds the raw uint8 images ``(N, 28, 28)`` and
+``.targets`` the int64 labels, as in torchvision.
 
 Where the files are looked for (the first folder holding the two files of the split wins):
 
@@ -243,23 +246,31 @@ class MNIST(Dataset):
         if isinstance(index, Tensor):
             index = index.item()
         image = self._images[index]  # IndexError for an out-of-range index, as NumPy says it
-        image = Tensor._make((image.astype(np.float32) / np.float32(255))[None], _backend("cpu"))
         label = int(self._labels[index])
         if self.transform is not None:
-            image = self.transform(image)
+            image = self.transform(image.copy())  # the transform may write into what it is given
+        else:
+            image = Tensor._make((image.astype(np.float32) / np.float32(255))[None], _backend("cpu"))
         if self.target_transform is not None:
             label = self.target_transform(label)
         return image, label
 
     def get_batch(self, indices):
-        """The batch ``[images (B, 1, 28, 28) float32, labels (B,) int64]`` by one fancy-index
-        (DataLoader's fast path); ``None`` when a transform is set."""
-        if self.transform is not None or self.target_transform is not None:
+        """The batch ``[images, labels (B,) int64]`` by one fancy-index (DataLoader's fast path):
+        images ``(B, 1, 28, 28)`` float32, or what a batchable transform makes of the uint8 stack;
+        ``None`` when a transform or target_transform must run per sample."""
+        if self.target_transform is not None or (
+                self.transform is not None and not getattr(self.transform, "batchable", False)):
             return None
         cpu = _backend("cpu")
+        labels = Tensor._make(self._labels[indices], cpu)
+        if self.transform is not None:
+            images = self.transform.batch(self._images[indices])
+            return [images if isinstance(images, Tensor) else Tensor._make(np.asarray(images), cpu),
+                    labels]
         images = self._images[indices].astype(np.float32)
         images /= np.float32(255)
-        return [Tensor._make(images[:, None], cpu), Tensor._make(self._labels[indices], cpu)]
+        return [Tensor._make(images[:, None], cpu), labels]
 
     @property
     def class_to_idx(self):
@@ -287,11 +298,17 @@ class MNIST(Dataset):
 
     def search_dirs(self):
         """The folders looked in, in order."""
-        name = type(self).__name__
-        if self.root is not None:
-            return [os.path.join(self.root, name, "raw"), os.path.join(self.root, name), self.root]
+        return self.search_dirs_under(self.root)
+
+    @classmethod
+    def search_dirs_under(cls, root):
+        """The folders a dataset made with `root` (None: the defaults) looks in, in order."""
+        name = cls.__name__
+        if root is not None:
+            root = os.path.expanduser(os.fspath(root))
+            return [os.path.join(root, name, "raw"), os.path.join(root, name), root]
         home = data_home()
-        return [os.path.join(home, name, "raw"), os.path.join(home, name)] + list(self.extra_dirs)
+        return [os.path.join(home, name, "raw"), os.path.join(home, name)] + list(cls.extra_dirs)
 
     @staticmethod
     def _candidates(folder, stem):

@@ -1,0 +1,83 @@
+"""`from minigrad import d2l`: the d2l package's (1.0.3) helpers for the book's chapters on
+convolutional networks, over minigrad, with the book's names, signatures and printed lines.
+
+    import minigrad as torch
+    from minigrad import nn
+    from minigrad import d2l
+    train_iter, test_iter = d2l.load_data_fashion_mnist(batch_size=256)
+    d2l.train_ch6(net, train_iter, test_iter, num_epochs=10, lr=0.9, device=d2l.try_gpu())
+
+`d2l.plt` is matplotlib.pyplot, imported when first used.
+"""
+import minigrad as _torch
+
+from .data import (get_dataloader_workers, get_fashion_mnist_labels, load_array,
+                   load_data_fashion_mnist)
+from .plotting import (Animator, plot, set_axes, set_figsize, show_images, use_svg_display)
+from .training import (Accumulator, Timer, accuracy, corr2d, cpu, evaluate_accuracy_gpu, gpu,
+                       num_gpus, train_ch6, try_all_gpus, try_gpu)
+
+# The book's tensor aliases (d2l's config.ini), over minigrad.
+ones_like, ones, zeros_like, zeros = _torch.ones_like, _torch.ones, _torch.zeros_like, _torch.zeros
+tensor, arange, linspace, eye = _torch.tensor, _torch.arange, _torch.linspace, _torch.eye
+sin, cos, tanh, exp, log, abs = _torch.sin, _torch.cos, _torch.tanh, _torch.exp, _torch.log, _torch.abs
+sigmoid, normal, rand, randn, matmul = (_torch.sigmoid, _torch.normal, _torch.rand, _torch.randn,
+                                        _torch.matmul)
+int32, int64, float32 = _torch.int32, _torch.int64, _torch.float32
+concat, stack = _torch.cat, _torch.stack
+nn_Module = _torch.nn.Module
+
+
+def numpy(x, *args, **kwargs):
+    return x.detach().numpy(*args, **kwargs)
+
+
+def size(x, *args, **kwargs):
+    return x.numel(*args, **kwargs)
+
+
+def reshape(x, *args, **kwargs):
+    return x.reshape(*args, **kwargs)
+
+
+def to(x, *args, **kwargs):
+    return x.to(*args, **kwargs)
+
+
+def reduce_sum(x, *args, **kwargs):
+    return x.sum(*args, **kwargs)
+
+
+def reduce_mean(x, *args, **kwargs):
+    return x.mean(*args, **kwargs)
+
+
+def argmax(x, *args, **kwargs):
+    return x.argmax(*args, **kwargs)
+
+
+def astype(x, *args, **kwargs):
+    return x.type(*args, **kwargs)
+
+
+def transpose(x, *args, **kwargs):
+    return x.t(*args, **kwargs)
+
+
+def expand_dims(x, *args, **kwargs):
+    return x.unsqueeze(*args, **kwargs)
+
+
+def swapaxes(x, *args, **kwargs):
+    return x.swapaxes(*args, **kwargs)
+
+
+def repeat(x, *args, **kwargs):
+    return x.repeat(*args, **kwargs)
+
+
+def __getattr__(name):
+    if name == "plt":
+        from .plotting import pyplot
+        return pyplot()
+    raise AttributeError(f"module 'minigrad.d2l' has no attribute {name!r}")
