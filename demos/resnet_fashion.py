@@ -19,56 +19,12 @@ The dataset comes from ``--data-dir`` or, without it, from the usual places (Deb
 import argparse
 import time
 
-import numpy as np
-
 import minigrad as torch
 import minigrad.models
 from minigrad import nn
-from minigrad.data import DataLoader, Dataset
-from minigrad.data.datasets import FashionMNIST
-
-
-def _bilinear_matrix(size_in, size_out):
-    """The (size_out, size_in) matrix of bilinear interpolation (align_corners=False, as
-    torchvision's Resize does when upsampling)."""
-    scale = size_in / size_out
-    src = np.clip((np.arange(size_out) + 0.5) * scale - 0.5, 0, size_in - 1)
-    low = np.floor(src).astype(np.int64)
-    high = np.minimum(low + 1, size_in - 1)
-    frac = (src - low).astype(np.float32)
-    matrix = np.zeros((size_out, size_in), np.float32)
-    matrix[np.arange(size_out), low] += 1 - frac
-    matrix[np.arange(size_out), high] += frac
-    return matrix
-
-
-class Resized(Dataset):
-    """A view of an image dataset with every image resized to ``size`` x ``size`` (bilinear); keeps
-    the batch fast path (``get_batch``) of the dataset beneath."""
-
-    def __init__(self, dataset, size):
-        self.dataset, self.size = dataset, size
-        h, w = dataset[0][0].shape[-2:]
-        self.rows, self.cols = _bilinear_matrix(h, size), _bilinear_matrix(w, size)
-
-    def _resize(self, images):
-        array = images.numpy()
-        return torch.from_numpy(np.ascontiguousarray(self.rows @ array @ self.cols.T))
-
-    def __len__(self):
-        return len(self.dataset)
-
-    def __getitem__(self, index):
-        image, label = self.dataset[index]
-        return self._resize(image), label
-
-    def get_batch(self, indices):
-        inner = getattr(self.dataset, "get_batch", None)
-        batch = inner(indices) if inner is not None else None
-        if batch is None:
-            return None
-        images, labels = batch
-        return [self._resize(images), labels]
+from minigrad.data import DataLoader
+from minigrad.vision import transforms
+from minigrad.vision.datasets import FashionMNIST
 
 
 class Limited:
@@ -111,12 +67,13 @@ def parse_args(description, lr, batch_size, epochs=10):
 
 def run(net, args):
     """Load Fashion-MNIST (resized when asked), train `net` with SGD and report."""
-    train_set = FashionMNIST(args.data_dir, train=True)
-    test_set = FashionMNIST(args.data_dir, train=False)
-    size = 28
-    if args.resize:
-        size = args.resize
-        train_set, test_set = Resized(train_set, size), Resized(test_set, size)
+    size = args.resize or 28
+    # Resizing the [0, 1] floats (not the uint8 pixels) keeps the values unrounded; both transforms
+    # are batchable, so the DataLoader resizes whole batches.
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Resize(size)]) \
+        if args.resize else None
+    train_set = FashionMNIST(args.data_dir, train=True, transform=transform)
+    test_set = FashionMNIST(args.data_dir, train=False, transform=transform)
     train_loader = Limited(DataLoader(train_set, batch_size=args.batch_size, shuffle=True),
                            args.max_steps)
     test_loader = Limited(DataLoader(test_set, batch_size=args.batch_size), args.max_steps)
