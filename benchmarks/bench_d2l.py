@@ -1,6 +1,6 @@
 """The book's workloads on minigrad.d2l, beside PyTorch.
 
-    python benchmarks/bench_d2l.py --lenet-chapter [--epochs 10]   # zh 6.6: accuracy, both libraries
+    python benchmarks/bench_d2l.py --lenet-chapter [--seeds 0 1 2]  # zh 6.6: accuracy, both libraries
     python benchmarks/bench_d2l.py --loader                        # resize=224 loader vs AlexNet
 
 --lenet-chapter trains the chapter's LeNet (sigmoid, average pooling; Xavier init, SGD lr 0.9, batch
@@ -72,7 +72,7 @@ def train_torch(torch, net, train_iter, test_iter, epochs, lr):
     return total / seen, correct / seen, hits / len(test_iter.dataset), seen * epochs / seconds
 
 
-def lenet_chapter(epochs):
+def lenet_chapter(epochs, seeds):
     import numba
     import torch
 
@@ -81,13 +81,8 @@ def lenet_chapter(epochs):
     torch.set_num_threads(THREADS)
     numba.set_num_threads(THREADS)
     print(cpu_line())
-    mg.manual_seed(0)
-    torch.manual_seed(0)
     train_iter, test_iter = d2l.load_data_fashion_mnist(batch_size=256)
     print(f"Fashion-MNIST from {train_iter.dataset.source}")
-    start = time.time()
-    d2l.train_ch6(book_lenet(mg.nn), train_iter, test_iter, epochs, 0.9, d2l.try_gpu())
-    print(f"minigrad: {time.time() - start:.0f} s in all ({epochs} epochs, with evaluation)")
 
     def torch_loader(dataset, shuffle):
         images = torch.from_numpy(dataset.data.numpy()[:, None].astype(np.float32) / 255)
@@ -95,12 +90,27 @@ def lenet_chapter(epochs):
         return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images, labels), 256,
                                            shuffle=shuffle)
 
-    start = time.time()
-    loss, train_acc, test_acc, rate = train_torch(
-        torch, book_lenet(torch.nn), torch_loader(train_iter.dataset, True),
-        torch_loader(test_iter.dataset, False), epochs, 0.9)
-    print(f"torch: loss {loss:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}; "
-          f"{rate:.1f} examples/sec; {time.time() - start:.0f} s in all")
+    torch_train, torch_test = torch_loader(train_iter.dataset, True), torch_loader(test_iter.dataset,
+                                                                                   False)
+    accuracies = {"minigrad": [], "torch": []}
+    for seed in seeds:
+        print(f"seed {seed}")
+        mg.manual_seed(seed)
+        torch.manual_seed(seed)
+        start = time.time()
+        net = book_lenet(mg.nn)
+        d2l.train_ch6(net, train_iter, test_iter, epochs, 0.9, d2l.try_gpu())
+        accuracies["minigrad"].append(d2l.evaluate_accuracy_gpu(net, test_iter))
+        print(f"minigrad: {time.time() - start:.0f} s in all ({epochs} epochs, with evaluation)")
+        start = time.time()
+        loss, train_acc, test_acc, rate = train_torch(torch, book_lenet(torch.nn), torch_train,
+                                                      torch_test, epochs, 0.9)
+        accuracies["torch"].append(test_acc)
+        print(f"torch: loss {loss:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}; "
+              f"{rate:.1f} examples/sec; {time.time() - start:.0f} s in all")
+    for name, values in accuracies.items():
+        print(f"{name} test accuracy over seeds {list(seeds)}: "
+              f"{', '.join(f'{v:.3f}' for v in values)} (mean {np.mean(values):.3f})")
 
 
 def loader_against_alexnet(batches, steps):
@@ -142,9 +152,10 @@ def main():
     parser.add_argument("--lenet-chapter", action="store_true")
     parser.add_argument("--loader", action="store_true")
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     args = parser.parse_args()
     if args.lenet_chapter:
-        lenet_chapter(args.epochs)
+        lenet_chapter(args.epochs, args.seeds)
     if args.loader:
         loader_against_alexnet(batches=20, steps=3)
 

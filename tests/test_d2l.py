@@ -118,6 +118,7 @@ def test_train_ch6_prints_the_books_lines_and_draws_its_animator(tmp_path, monke
                                                                    os.path.basename(path))
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert os.stat(path).st_mode & 0o044 == 0o044  # readable by others, not mkstemp's private mode
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]  # no temporary left behind
     loss, train_acc, test_acc = map(float, re.fullmatch(
         r"loss (\d\.\d{3}), train acc (\d\.\d{3}), test acc (\d\.\d{3})", lines[-2]).groups())

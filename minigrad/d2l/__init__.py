@@ -28,52 +28,22 @@ concat, stack = _torch.cat, _torch.stack
 nn_Module = _torch.nn.Module
 
 
+def _method(name):
+    """The book's function form of a Tensor method: `d2l.reshape(x, shape)` is `x.reshape(shape)`."""
+    def alias(x, *args, **kwargs):
+        return getattr(x, name)(*args, **kwargs)
+    alias.__name__ = alias.__qualname__ = name
+    return alias
+
+
 def numpy(x, *args, **kwargs):
     return x.detach().numpy(*args, **kwargs)
 
 
-def size(x, *args, **kwargs):
-    return x.numel(*args, **kwargs)
-
-
-def reshape(x, *args, **kwargs):
-    return x.reshape(*args, **kwargs)
-
-
-def to(x, *args, **kwargs):
-    return x.to(*args, **kwargs)
-
-
-def reduce_sum(x, *args, **kwargs):
-    return x.sum(*args, **kwargs)
-
-
-def reduce_mean(x, *args, **kwargs):
-    return x.mean(*args, **kwargs)
-
-
-def argmax(x, *args, **kwargs):
-    return x.argmax(*args, **kwargs)
-
-
-def astype(x, *args, **kwargs):
-    return x.type(*args, **kwargs)
-
-
-def transpose(x, *args, **kwargs):
-    return x.t(*args, **kwargs)
-
-
-def expand_dims(x, *args, **kwargs):
-    return x.unsqueeze(*args, **kwargs)
-
-
-def swapaxes(x, *args, **kwargs):
-    return x.swapaxes(*args, **kwargs)
-
-
-def repeat(x, *args, **kwargs):
-    return x.repeat(*args, **kwargs)
+size, reshape, to = _method("numel"), _method("reshape"), _method("to")
+reduce_sum, reduce_mean, argmax = _method("sum"), _method("mean"), _method("argmax")
+astype, transpose, expand_dims = _method("type"), _method("t"), _method("unsqueeze")
+swapaxes, repeat = _method("swapaxes"), _method("repeat")
 
 
 def __getattr__(name):

@@ -163,6 +163,7 @@ class Animator:
         try:  # written whole, then renamed: a viewer never reads half a PNG
             with os.fdopen(fd, "wb") as out:
                 self.fig.savefig(out, format="png", dpi=150, bbox_inches="tight")
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; a figure is for anyone to open
             os.replace(tmp, self.path)
         finally:
             if os.path.exists(tmp):
