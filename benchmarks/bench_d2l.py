@@ -11,27 +11,14 @@ AlexNet's training steps on its batches (images/s trained): the loader must keep
 """
 import argparse
 import os
-import platform
 import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # two OpenMP runtimes in one process
 
 import numpy as np  # noqa: E402
+from machine import cpu_line  # noqa: E402
 
 THREADS = 2
-
-
-def cpu_line():
-    model = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            info = f.read()
-        model = next(line.split(":", 1)[1].strip() for line in info.splitlines()
-                     if line.startswith("model name"))
-        isa = "AVX-512" if "avx512f" in info else "AVX2" if "avx2" in info else "SSE"
-    except (OSError, StopIteration):
-        isa = "?"
-    return f"CPU: {model} ({isa}), {THREADS} threads"
 
 
 def book_lenet(nn):
@@ -80,7 +67,7 @@ def lenet_chapter(epochs, seeds):
     from minigrad import d2l
     torch.set_num_threads(THREADS)
     numba.set_num_threads(THREADS)
-    print(cpu_line())
+    print(cpu_line(THREADS))
     train_iter, test_iter = d2l.load_data_fashion_mnist(batch_size=256)
     print(f"Fashion-MNIST from {train_iter.dataset.source}")
 
@@ -119,7 +106,7 @@ def loader_against_alexnet(batches, steps):
     import minigrad as mg
     from minigrad import d2l, nn
     numba.set_num_threads(THREADS)
-    print(cpu_line())
+    print(cpu_line(THREADS))
     train_iter, _ = d2l.load_data_fashion_mnist(batch_size=128, resize=224)
     batches_iter = iter(train_iter)
     next(batches_iter)

@@ -22,6 +22,13 @@ def _correct(output, target):
     return (output.argmax(dim=1) == target).sum()
 
 
+def _length(loader):
+    try:
+        return len(loader)
+    except TypeError:  # an iterable without a length: the bar counts without a total
+        return None
+
+
 def _to(batch, device):
     return batch if device is None else batch.to(device)
 
@@ -111,10 +118,9 @@ class Trainer:
     def train_epoch(self, train_loader, epoch, epochs):
         self.net.train()
         loss_sum = correct = seen = 0
-        start = shown = time.perf_counter()
-        bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", leave=True, file=sys.stdout,
-                   disable=not self.progress, dynamic_ncols=True)
-        for X, y in bar:
+        start = time.perf_counter()
+        bar = None
+        for X, y in train_loader:
             if self.graphed is None:
                 y = _to(y, self.device)
                 output, loss = self.step(_to(X, self.device), y)
@@ -128,10 +134,22 @@ class Trainer:
                 correct = _correct(output, y) + correct
             seen += n
             now = time.perf_counter()
+            # the first step may have compiled kernels: the bar's rate, ETA, images/s start after it
+            if bar is None:
+                bar = tqdm(total=_length(train_loader), initial=1, desc=f"epoch {epoch}/{epochs}",
+                           leave=True, file=sys.stdout, disable=not self.progress,
+                           dynamic_ncols=True)
+                warm_start = shown = now
+                warm_seen = seen
+                continue
+            bar.update()
             if self.progress and now - shown >= PROGRESS_SECONDS:
                 shown = now
                 bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}",
-                                acc=f"{int(correct) / seen:.3f}", img_s=f"{seen / (now - start):.0f}")
+                                acc=f"{int(correct) / seen:.3f}",
+                                img_s=f"{(seen - warm_seen) / (now - warm_start):.0f}")
+        if bar is not None:
+            bar.close()
         loss_sum, correct = float(loss_sum), int(correct)
         if self.scheduler is not None and self.scheduler_interval == "epoch":
             self.scheduler.step()

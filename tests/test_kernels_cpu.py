@@ -501,3 +501,29 @@ def test_freed_memory_settings_apply_on_glibc_unless_the_user_set_malloc_variabl
     glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
     assert keep_freed_memory(environ={}) is glibc
     assert keep_freed_memory(environ={"MALLOC_ARENA_MAX": "2"}) is False
+
+
+FIRST_COMPILE_SCRIPT = """
+import numpy as np
+from numba import njit
+from minigrad.kernels import cpu
+njit(lambda x: x + 1)(1)  # the user's own kernel: not announced
+x = np.ones(cpu.activation.SMALL, np.float32)
+cpu.relu_forward(x)
+cpu.relu_backward(x, x)
+cpu.sgd_update(x[:10], x[:10], None, 0.1, 0.0, 0.0, 0.0, False, False, True)
+"""
+
+
+def test_first_compile_is_announced_once_and_not_once_cached(tmp_path):
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", FIRST_COMPILE_SCRIPT], env=env, capture_output=True,
+                           text=True, check=True, timeout=300) for _ in range(2)]
+    cold, warm = (run.stderr.splitlines() for run in runs)
+    assert len(cold) == 1 and cold[0].startswith("minigrad: compiling its CPU kernels"), cold
+    assert "once" in cold[0] and str(tmp_path) in cold[0] and "LeNet" in cold[0]
+    assert warm == [], warm
+    assert runs[0].stdout == runs[1].stdout == ""

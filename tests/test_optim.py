@@ -53,15 +53,15 @@ def _assert_params_equal(mg_params, torch_params, step, rtol=RTOL, atol=ATOL):
         assert p.detach().numpy().dtype == q.detach().numpy().dtype
 
 
-def _run_both(name, kwargs, groups=None, steps=8, seed=0, skip=()):
+def _run_both(name, kwargs, groups=None, steps=8, seed=0, skip=(), shapes=SHAPES):
     """Run minigrad's and torch's optimizer `name` on the same gradient sequence; compare every step.
     Parameters whose index is in `skip` get no gradient (grad None)."""
     torch = _torch()
-    arrays = _arrays(seed)
+    arrays = _arrays(seed, shapes)
     mp, tp = _mg_params(arrays), _torch_params(torch, arrays)
     mopt = getattr(optim, name)(_groups(mp, groups), **kwargs)
     topt = getattr(torch.optim, name)(_groups(tp, groups), **kwargs)
-    for step, grads in enumerate(_grads(seed + 1, steps)):
+    for step, grads in enumerate(_grads(seed + 1, steps, shapes)):
         for i, (p, q, g) in enumerate(zip(mp, tp, grads)):
             if i not in skip:
                 p.grad, q.grad = mg.tensor(g), torch.tensor(g)
@@ -114,6 +114,12 @@ def _case_id(case):
 def test_matches_torch_step_for_step(case):
     name, kwargs = case
     _run_both(name, kwargs)
+
+
+@pytest.mark.parametrize("kwargs", SGD_CASES, ids=lambda kwargs: _case_id(("SGD", kwargs)))
+def test_sgd_on_parameters_above_and_below_the_parallel_size_matches_torch(kwargs):
+    from minigrad.kernels.cpu.optim import SMALL
+    _run_both("SGD", kwargs, steps=3, shapes=[(SMALL + 7,), (SMALL - 1,), (3, 4)])
 
 
 @settings(max_examples=25, deadline=None, derandomize=True,

@@ -68,6 +68,39 @@ def test_fit_without_test_loader_and_progress_output(capsys):
     assert "epoch 1" in out and "epoch 2" in out and "loss" in out
 
 
+class SlowFirstStep(mg.train.Trainer):
+    """A first step as slow as a first compile; the others 10 ms."""
+
+    def step(self, X, y):
+        time.sleep(1.0 if not hasattr(self, "stepped") else 0.01)
+        self.stepped = True
+        return super().step(X, y)
+
+
+class Unsized:
+    """A loader without a length."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def __iter__(self):
+        return iter(self.loader)
+
+
+@pytest.mark.parametrize("sized", [True, False])
+def test_progress_rate_and_eta_count_from_after_the_first_step(capsys, sized):
+    import re
+    mg.manual_seed(0)
+    net = mlp()
+    loader = DataLoader(blobs(20 * 8, 0), batch_size=8)
+    trainer = SlowFirstStep(net, mg.optim.SGD(net.parameters(), lr=0.05), nn.CrossEntropyLoss())
+    trainer.fit(loader if sized else Unsized(loader), epochs=1)
+    bar = capsys.readouterr().out.split("\r")[-1].splitlines()[0]
+    assert ("20/20" if sized else "20it") in bar, bar
+    # counted from the start, 20 steps in 1.2 s would read 17 it/s
+    assert float(re.search(r"([0-9.]+)it/s", bar).group(1)) > 50, bar
+
+
 def test_trainer_continues_epoch_numbering():
     mg.manual_seed(0)
     net = mlp()

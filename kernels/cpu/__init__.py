@@ -17,9 +17,11 @@ if "OMP_WAIT_POLICY" not in os.environ:
     os.environ.setdefault("GOMP_SPINCOUNT", "10000")
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # for OpenMP runtimes that ignore GOMP_SPINCOUNT
 
+from .first_compile import announce_first_compile  # noqa: E402
 from .memory import keep_freed_memory  # noqa: E402
 
 keep_freed_memory()
+announce_first_compile()
 
 from .activation import relu_backward, relu_forward
 from .blas import matmul

@@ -29,18 +29,24 @@ output channels into one pass: per 8 floats 5 input loads, 2 accumulator loads a
                    (2 channels x 5 taps) per pass over the woven planes.
   backward bias    the sum of the woven grad_y (zero outside the planes).
 
-The three backward passes run in one kernel (direct_backward) that weaves each group's grad_y once
-for all of them. Every parallel iteration owns what it writes: one group of woven samples in the
-forward pass; one chunk of groups in the backward pass, which writes those samples' input gradient
-and sums their weight and bias gradients into its own partials, added up at the end. The lane
-count depends on the batch only and the chunk count is fixed, so the result does not depend on the
-thread count on machines with up to WEIGHT_CHUNKS threads.
+The three backward passes run in one kernel (_backward_chunk) that weaves each group's grad_y once
+for all of them. The kernels are serial, run in parts on the threads by parallel.run_parts (a prange
+loop around this much code compiled for longer than the rest of a LeNet step). Every part owns
+what it writes: a range of woven sample groups in the forward pass; one chunk of groups in the
+backward pass, which writes those samples' input gradient and sums their weight and bias gradients
+into its own partials, added up at the end. The lane count depends on the batch only and the chunk
+count is fixed, so the result does not depend on the thread count on machines with up to
+WEIGHT_CHUNKS threads.
 
-Outside prange these kernels use plain loops only: there, an array expression (`a += b`,
-`np.zeros`) is a parallel region of its own, and waking the threads costs more than its work.
+_correlate is inlined into both kernels and their scratch arrays are allocated inside them: called
+as a compiled function, or handed its scratch as arguments (which LLVM must assume may alias the
+others), the passes ran 5-15% slower for about 1 s less compile. _weave_plane and _unweave, plain
+copies, are compiled once for both.
 """
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit
+
+from .parallel import run_parts
 
 WEIGHT_CHUNKS = 8
 VECTOR = 8  # float32 lanes of an AVX2 register: the unit the wide planes are rounded up to
@@ -58,7 +64,7 @@ def lanes_for(N, H, W, ph, pw):
     return max(1, min(MAX_LANES, N // WEIGHT_CHUNKS))
 
 
-@njit(inline="always")
+@njit(fastmath=True, cache=True)
 def _weave_plane(dst, src, offset, Wp, lanes, lane):
     """dst[(offset + h * Wp + w) * lanes + lane] = src[h, w]."""
     H, W = src.shape
@@ -73,7 +79,7 @@ def _weave_plane(dst, src, offset, Wp, lanes, lane):
                 row[i * lanes] = line[i]
 
 
-@njit(inline="always")
+@njit(fastmath=True, cache=True)
 def _unweave(out, co, src, Wp, lanes):
     """out[s, co, h, w] = src[(h * Wp + w) * lanes + s] for each woven sample s."""
     count, _, H, W = out.shape
@@ -91,9 +97,11 @@ def _unweave(out, co, src, Wp, lanes):
                     out[s, co, h, i] = src[start + i * lanes]
 
 
-@njit(inline="always")
-def _round_up(length):
+def _round_up_py(length):
     return (length + VECTOR - 1) // VECTOR * VECTOR
+
+
+_round_up = njit(inline="always")(_round_up_py)
 
 
 @njit(inline="always")
@@ -179,23 +187,34 @@ def _correlate(src, start, live_lo, live_hi, wk, bias, Wp, dh, dw, lanes, L, acc
         _unweave(out, co1, a1, Wp, lanes)
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW, lanes):
+@njit(fastmath=True, cache=True)
+def _forward_part(part, parts, x, w, bias, ph, pw, dh, dw, lanes, L, y):
+    """y for part `part` of `parts` of the woven sample groups."""
     N, C, H, W = x.shape
-    C_out = w.shape[0]
-    Hp, Wp = H + 2 * ph, W + 2 * pw
-    L = _round_up(((OH - 1) * Wp + OW) * lanes)
-    y = np.empty((N, C_out, OH, OW), dtype=x.dtype)
-    for group in prange((N + lanes - 1) // lanes):
+    Wp = W + 2 * pw
+    groups = (N + lanes - 1) // lanes
+    # scratch allocated here, not passed in: LLVM then knows it aliases no argument (10% faster)
+    x_pad = np.empty((C, (H + 2 * ph) * Wp * lanes + VECTOR), dtype=x.dtype)
+    acc = np.empty((2, L), dtype=x.dtype)
+    live_lo = ph * Wp
+    for group in range(part * groups // parts, (part + 1) * groups // parts):
         n0 = group * lanes
         count = min(lanes, N - n0)
-        x_pad = np.zeros((C, Hp * Wp * lanes + VECTOR), dtype=x.dtype)
+        x_pad[...] = 0
         for s in range(count):
             for c in range(C):
                 _weave_plane(x_pad[c], x[n0 + s, c], ph * Wp + pw, Wp, lanes, s)
-        acc = np.empty((2, L), dtype=x.dtype)
-        _correlate(x_pad, 0, ph * Wp, (ph + H) * Wp, w, bias, Wp, dh, dw, lanes, L, acc,
-                   y[n0:n0 + count])
+        _correlate(x_pad, 0, live_lo, (ph + H) * Wp, w, bias, Wp, dh, dw, lanes,
+                   L, acc, y[n0:n0 + count])
+
+
+def direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW, lanes):
+    N, W = x.shape[0], x.shape[3]
+    groups = (N + lanes - 1) // lanes
+    L = _round_up_py(((OH - 1) * (W + 2 * pw) + OW) * lanes)
+    y = np.empty((N, w.shape[0], OH, OW), dtype=x.dtype)
+    run_parts(_forward_part, max(1, min(groups, get_num_threads())), x, w, bias, ph, pw, dh, dw,
+              lanes, L, y)
     return y
 
 
@@ -265,21 +284,48 @@ def _add_weight_products(g_wide, shift, x_pad, KH, KW, dh, dw, Wp, lanes, L, gra
                     kw += 1
 
 
-@njit(inline="always")
-def _sum_chunks(partial, out):
-    """out = partial[:, :len(out)].sum(axis=0), chunk by chunk in order, in plain loops (as
-    parallel regions, `zeros` then `+=` per chunk: LeNet's conv 1->6 weight gradient 0.84 ms;
-    like this 0.58 ms)."""
-    rows = partial.reshape(partial.shape[0], -1)
-    flat = out.reshape(-1)
-    for i in range(flat.size):
-        total = rows[0, i]
-        for chunk in range(1, rows.shape[0]):
-            total += rows[chunk, i]
-        flat[i] = total
+@njit(fastmath=True, cache=True)
+def _backward_chunk(chunk, chunks, grad_y, x, flipped, ph, pw, dh, dw, lanes, lead, row, L_input,
+                    L_weight, need_input, need_weight, need_bias, zeros, grad_x, partial_w,
+                    partial_b):
+    """Chunk `chunk` of `chunks` of the woven sample groups: their input gradient into grad_x, their
+    weight and bias gradients summed into partial_w[chunk] and partial_b[chunk]."""
+    N, C_out, OH, OW = grad_y.shape
+    C, _, KH, KW = flipped.shape
+    _, _, H, W = grad_x.shape  # (0, C, H, W) without the input gradient
+    Wp = W + 2 * pw
+    base = (KH - 1) * dh * Wp + (KW - 1) * dw
+    groups = (N + lanes - 1) // lanes
+    grad_w, grad_b = partial_w[chunk], partial_b[chunk]
+    g_wide = np.empty((grad_w.shape[0], _round_up(row) + VECTOR), dtype=grad_y.dtype)
+    x_pad = np.empty((C if need_weight else 0, (H + 2 * ph) * Wp * lanes + VECTOR), dtype=x.dtype)
+    acc = np.empty((2, L_input), dtype=grad_y.dtype)
+    grad_w[...] = 0
+    grad_b[...] = 0
+    g_wide[...] = 0
+    x_pad[...] = 0
+    for group in range(chunk * groups // chunks, (chunk + 1) * groups // chunks):
+        n0 = group * lanes
+        count = min(lanes, N - n0)
+        if count < lanes:  # the last, partial group: lanes past the batch must hold zeros
+            g_wide[...] = 0
+            x_pad[...] = 0
+        for s in range(count):
+            for co in range(C_out):
+                _weave_plane(g_wide[co], grad_y[n0 + s, co], lead, Wp, lanes, s)
+            for c in range(x_pad.shape[0]):
+                _weave_plane(x_pad[c], x[n0 + s, c], ph * Wp + pw, Wp, lanes, s)
+        if need_input:
+            _correlate(g_wide, ph * Wp + pw + lead - base, lead, lead + OH * Wp, flipped, zeros,
+                       Wp, dh, dw, lanes, L_input, acc, grad_x[n0:n0 + count])
+        if need_weight:
+            _add_weight_products(g_wide, lead * lanes, x_pad, KH, KW, dh, dw, Wp, lanes,
+                                 L_weight, grad_w)
+        if need_bias:  # zeros around the woven planes
+            for co in range(C_out):
+                grad_b[co] += np.sum(g_wide[co, lead * lanes:(lead + OH * Wp) * lanes])
 
 
-@njit(parallel=True, fastmath=True, cache=True)
 def direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes, chunks, need_input, need_weight,
                     need_bias):
     """The gradients of direct_forward for input, weight and bias (those asked for; the others come
@@ -291,12 +337,7 @@ def direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes, chunks, need_inpu
     _, C, KH, KW = w.shape
     dtype = grad_y.dtype
     Hp, Wp = H + 2 * ph, W + 2 * pw
-    flipped = np.empty((C, C_out, KH, KW), dtype=dtype)
-    for c in range(C):
-        for co in range(C_out):
-            for kh in range(KH):
-                for kw in range(KW):
-                    flipped[c, co, kh, kw] = w[co, c, KH - 1 - kh, KW - 1 - kw]
+    flipped = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
     base = (KH - 1) * dh * Wp + (KW - 1) * dw
     # grad_y starts `lead` positions into its rows: after the input gradient's border, on a vector
     # boundary where the lane count allows (aligned loads in the weight products). Without the
@@ -304,43 +345,14 @@ def direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes, chunks, need_inpu
     # bias gradients: 0.86 ms with the border, 0.72 without).
     lead = base + (-(base * lanes)) % VECTOR // lanes if need_input else 0
     row = (lead + Hp * Wp if need_input else OH * Wp) * lanes
-    L_input = _round_up(((H - 1) * Wp + W) * lanes)
-    L_weight = _round_up(((OH - 1) * Wp + OW) * lanes)
-    C_pairs = (C_out + 1) // 2
-    groups = (N + lanes - 1) // lanes
     grad_x = np.empty((N if need_input else 0, C, H, W), dtype=dtype)
-    partial_w = np.empty((chunks, C_pairs * 2, C, KH, KW), dtype=dtype)
+    partial_w = np.empty((chunks, (C_out + 1) // 2 * 2, C, KH, KW), dtype=dtype)
     partial_b = np.empty((chunks, C_out), dtype=dtype)
-    for chunk in prange(chunks):
-        partial_w[chunk] = 0
-        partial_b[chunk] = 0
-        zeros = np.zeros(C, dtype=dtype)
-        g_wide = np.zeros((C_pairs * 2, _round_up(row) + VECTOR), dtype=dtype)
-        x_pad = np.zeros((C if need_weight else 0, Hp * Wp * lanes + VECTOR), dtype=dtype)
-        acc = np.empty((2, L_input), dtype=dtype)
-        for group in range(chunk * groups // chunks, (chunk + 1) * groups // chunks):
-            n0 = group * lanes
-            count = min(lanes, N - n0)
-            if count < lanes:  # the last, partial group: lanes past the batch must hold zeros
-                g_wide[:] = 0
-                x_pad[:] = 0
-            for s in range(count):
-                for co in range(C_out):
-                    _weave_plane(g_wide[co], grad_y[n0 + s, co], lead, Wp, lanes, s)
-                for c in range(x_pad.shape[0]):
-                    _weave_plane(x_pad[c], x[n0 + s, c], ph * Wp + pw, Wp, lanes, s)
-            if need_input:
-                _correlate(g_wide, ph * Wp + pw + lead - base, lead, lead + OH * Wp, flipped, zeros,
-                           Wp, dh, dw, lanes, L_input, acc, grad_x[n0:n0 + count])
-            if need_weight:
-                _add_weight_products(g_wide, lead * lanes, x_pad, KH, KW, dh, dw, Wp, lanes,
-                                     L_weight, partial_w[chunk])
-            if need_bias:  # zeros around the woven planes
-                for co in range(C_out):
-                    planes = g_wide[co, lead * lanes:(lead + OH * Wp) * lanes]
-                    partial_b[chunk, co] += np.sum(planes)
-    grad_w = np.empty((C_out if need_weight else 0, C, KH, KW), dtype=dtype)
-    grad_b = np.empty(C_out if need_bias else 0, dtype=dtype)
-    _sum_chunks(partial_w, grad_w)
-    _sum_chunks(partial_b, grad_b)
+    run_parts(_backward_chunk, chunks, grad_y, x, flipped, ph, pw, dh, dw, lanes, lead, row,
+              _round_up_py(((H - 1) * Wp + W) * lanes), _round_up_py(((OH - 1) * Wp + OW) * lanes),
+              bool(need_input), bool(need_weight), bool(need_bias), np.zeros(C, dtype=dtype),
+              grad_x, partial_w, partial_b)
+    # the partials summed chunk by chunk, in order
+    grad_w = partial_w.sum(axis=0)[:C_out] if need_weight else partial_w[0, :0]
+    grad_b = partial_b.sum(axis=0) if need_bias else partial_b[0, :0]
     return grad_x, grad_w, grad_b
