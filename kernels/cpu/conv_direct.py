@@ -40,8 +40,8 @@ WEIGHT_CHUNKS threads.
 
 _correlate is inlined into both kernels and their scratch arrays are allocated inside them: called
 as a compiled function, or handed its scratch as arguments (which LLVM must assume may alias the
-others), the passes ran 5-15% slower for about 1 s less compile. _weave_plane and _unweave, plain
-copies, are compiled once for both.
+others), the passes ran slower for a shorter compile (README, Start-up). _weave_plane and _unweave,
+plain copies, are compiled once for both.
 """
 import numpy as np
 from numba import get_num_threads, njit
@@ -193,10 +193,9 @@ def _forward_part(part, parts, x, w, bias, ph, pw, dh, dw, lanes, L, y):
     N, C, H, W = x.shape
     Wp = W + 2 * pw
     groups = (N + lanes - 1) // lanes
-    # scratch allocated here, not passed in: LLVM then knows it aliases no argument (10% faster)
+    # scratch allocated here, not passed in: LLVM then knows it aliases no argument
     x_pad = np.empty((C, (H + 2 * ph) * Wp * lanes + VECTOR), dtype=x.dtype)
     acc = np.empty((2, L), dtype=x.dtype)
-    live_lo = ph * Wp
     for group in range(part * groups // parts, (part + 1) * groups // parts):
         n0 = group * lanes
         count = min(lanes, N - n0)
@@ -204,8 +203,8 @@ def _forward_part(part, parts, x, w, bias, ph, pw, dh, dw, lanes, L, y):
         for s in range(count):
             for c in range(C):
                 _weave_plane(x_pad[c], x[n0 + s, c], ph * Wp + pw, Wp, lanes, s)
-        _correlate(x_pad, 0, live_lo, (ph + H) * Wp, w, bias, Wp, dh, dw, lanes,
-                   L, acc, y[n0:n0 + count])
+        _correlate(x_pad, 0, ph * Wp, (ph + H) * Wp, w, bias, Wp, dh, dw, lanes, L, acc,
+                   y[n0:n0 + count])
 
 
 def direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW, lanes):

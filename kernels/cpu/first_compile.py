@@ -15,20 +15,18 @@ class _Announcement(event.Listener):
     """Prints MESSAGE at the first compile of a kernel of this package (listeners stay registered:
     removing one inside Numba's broadcast loop would skip the next)."""
 
-    def __init__(self, stream=None):
-        self.stream, self.printed = stream, False
+    printed = False
 
     def on_start(self, started):
         dispatcher = started.data["dispatcher"]
         if self.printed or not dispatcher.py_func.__module__.startswith(_PACKAGE):
             return
         self.printed = True
-        print(MESSAGE.format(dispatcher.stats.cache_path), file=self.stream or sys.stderr,
-              flush=True)
+        print(MESSAGE.format(dispatcher.stats.cache_path), file=sys.stderr, flush=True)
 
     def on_end(self, ended):
         pass
 
 
-def announce_first_compile(stream=None):
-    event.register("numba:compile", _Announcement(stream))
+def announce_first_compile():
+    event.register("numba:compile", _Announcement())
