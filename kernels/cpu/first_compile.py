@@ -19,7 +19,8 @@ class _Announcement(event.Listener):
 
     def on_start(self, started):
         dispatcher = started.data["dispatcher"]
-        if self.printed or not dispatcher.py_func.__module__.startswith(_PACKAGE):
+        module = dispatcher.py_func.__module__ or ""  # None for code built by exec
+        if self.printed or not module.startswith(_PACKAGE):
             return
         self.printed = True
         print(MESSAGE.format(dispatcher.stats.cache_path), file=sys.stderr, flush=True)
