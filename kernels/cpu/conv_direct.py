@@ -29,24 +29,25 @@ output channels into one pass: per 8 floats 5 input loads, 2 accumulator loads a
                    (2 channels x 5 taps) per pass over the woven planes.
   backward bias    the sum of the woven grad_y (zero outside the planes).
 
-The three backward passes run in one kernel (_backward_chunk) that weaves each group's grad_y once
-for all of them. The kernels are serial, run in parts on the threads by parallel.run_parts (a prange
-loop around this much code compiled for longer than the rest of a LeNet step). Every part owns
-what it writes: a range of woven sample groups in the forward pass; one chunk of groups in the
-backward pass, which writes those samples' input gradient and sums their weight and bias gradients
-into its own partials, added up at the end. The lane count depends on the batch only and the chunk
-count is fixed, so the result does not depend on the thread count on machines with up to
-WEIGHT_CHUNKS threads.
+Both passes are one kernel (_conv_part): weave a source, correlate it with a kernel, and in the
+backward pass add the weight and bias products from the same woven grad_y. The forward pass
+weaves x and correlates it with w; the backward pass weaves grad_y once for all three gradients.
+One kernel compiles its loops once, and one launcher runs both passes. It is serial, run in parts
+on the threads by parallel.run_parts (a prange loop around this much code compiled for longer
+than the rest of a LeNet step). Every part owns what it writes: a range of woven sample groups in
+the forward pass; one chunk of groups in the backward pass, which writes those samples' input
+gradient and sums their weight and bias gradients into its own partials, added up at the end.
+The lane count depends on the batch only and the chunk count is fixed, so the result does not
+depend on the thread count on machines with up to WEIGHT_CHUNKS threads.
 
-_correlate is inlined into both kernels and their scratch arrays are allocated inside them: called
-as a compiled function, or handed its scratch as arguments (which LLVM must assume may alias the
-others), the passes ran slower for a shorter compile (README, Start-up). _weave_plane and _unweave,
-plain copies, are compiled once for both.
+_correlate is inlined into the kernel and its scratch arrays are allocated inside it: called as a
+compiled function, or handed its scratch as arguments, the passes ran slower for a shorter
+compile (README, Start-up). _weave_plane and _unweave, plain copies, are compiled once.
 """
 import numpy as np
 from numba import get_num_threads, njit
 
-from .parallel import run_parts
+from .parallel import NoAliasArguments, run_parts
 
 WEIGHT_CHUNKS = 8
 VECTOR = 8  # float32 lanes of an AVX2 register: the unit the wide planes are rounded up to
@@ -187,36 +188,6 @@ def _correlate(src, start, live_lo, live_hi, wk, bias, Wp, dh, dw, lanes, L, acc
         _unweave(out, co1, a1, Wp, lanes)
 
 
-@njit(fastmath=True, cache=True)
-def _forward_part(part, parts, x, w, bias, ph, pw, dh, dw, lanes, L, y):
-    """y for part `part` of `parts` of the woven sample groups."""
-    N, C, H, W = x.shape
-    Wp = W + 2 * pw
-    groups = (N + lanes - 1) // lanes
-    # scratch allocated here, not passed in: LLVM then knows it aliases no argument
-    x_pad = np.empty((C, (H + 2 * ph) * Wp * lanes + VECTOR), dtype=x.dtype)
-    acc = np.empty((2, L), dtype=x.dtype)
-    for group in range(part * groups // parts, (part + 1) * groups // parts):
-        n0 = group * lanes
-        count = min(lanes, N - n0)
-        x_pad[...] = 0
-        for s in range(count):
-            for c in range(C):
-                _weave_plane(x_pad[c], x[n0 + s, c], ph * Wp + pw, Wp, lanes, s)
-        _correlate(x_pad, 0, ph * Wp, (ph + H) * Wp, w, bias, Wp, dh, dw, lanes, L, acc,
-                   y[n0:n0 + count])
-
-
-def direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW, lanes):
-    N, W = x.shape[0], x.shape[3]
-    groups = (N + lanes - 1) // lanes
-    L = _round_up_py(((OH - 1) * (W + 2 * pw) + OW) * lanes)
-    y = np.empty((N, w.shape[0], OH, OW), dtype=x.dtype)
-    run_parts(_forward_part, max(1, min(groups, get_num_threads())), x, w, bias, ph, pw, dh, dw,
-              lanes, L, y)
-    return y
-
-
 @njit(inline="always")
 def _dot5(g0, g1, s, d, n, out0, out1):
     """out0[k] += dot(g0, s[k * d:]) and out1[k] += dot(g1, s[k * d:]) over n elements, k < 5."""
@@ -283,46 +254,62 @@ def _add_weight_products(g_wide, shift, x_pad, KH, KW, dh, dw, Wp, lanes, L, gra
                     kw += 1
 
 
-@njit(fastmath=True, cache=True)
-def _backward_chunk(chunk, chunks, grad_y, x, flipped, ph, pw, dh, dw, lanes, lead, row, L_input,
-                    L_weight, need_input, need_weight, need_bias, zeros, grad_x, partial_w,
-                    partial_b):
-    """Chunk `chunk` of `chunks` of the woven sample groups: their input gradient into grad_x, their
-    weight and bias gradients summed into partial_w[chunk] and partial_b[chunk]."""
-    N, C_out, OH, OW = grad_y.shape
-    C, _, KH, KW = flipped.shape
-    _, _, H, W = grad_x.shape  # (0, C, H, W) without the input gradient
-    Wp = W + 2 * pw
-    base = (KH - 1) * dh * Wp + (KW - 1) * dw
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _conv_part(part, parts, src, src_lead, src_row, kernel, bias, start, Wp, dh, dw, lanes, L_out,
+               out, x, x_lead, x_row, L_weight, need_out, need_weight, need_bias, partial_w,
+               partial_b):
+    """Part `part` of `parts` of the woven sample groups, for either pass: src's planes woven
+    `src_lead` positions into rows of src_row floats in pitch Wp, correlated with `kernel` (plus
+    bias) into out when need_out; x's planes woven x_lead positions into rows of x_row floats for
+    the weight products, and the bias gradient, summed into partial_w[part] and partial_b[part].
+    The forward pass: src = x, kernel = w. The backward pass: src = grad_y, kernel = the flipped
+    w, out = grad_x. One kernel for both: its loops are compiled once, and launched by one
+    launcher."""
+    N, C_src, H_src, _ = src.shape
+    KH, KW = kernel.shape[2], kernel.shape[3]
     groups = (N + lanes - 1) // lanes
-    grad_w, grad_b = partial_w[chunk], partial_b[chunk]
-    g_wide = np.empty((grad_w.shape[0], _round_up(row) + VECTOR), dtype=grad_y.dtype)
-    x_pad = np.empty((C if need_weight else 0, (H + 2 * ph) * Wp * lanes + VECTOR), dtype=x.dtype)
-    acc = np.empty((2, L_input), dtype=grad_y.dtype)
+    grad_w, grad_b = partial_w[part], partial_b[part]
+    # scratch allocated here, not passed in: LLVM then knows it aliases no argument
+    s_wide = np.empty(((C_src + 1) // 2 * 2, _round_up(src_row) + VECTOR), dtype=src.dtype)
+    x_pad = np.empty((x.shape[1] if need_weight else 0, x_row + VECTOR), dtype=x.dtype)
+    acc = np.empty((2, L_out), dtype=src.dtype)
     grad_w[...] = 0
     grad_b[...] = 0
-    g_wide[...] = 0
+    s_wide[...] = 0
     x_pad[...] = 0
-    for group in range(chunk * groups // chunks, (chunk + 1) * groups // chunks):
+    for group in range(part * groups // parts, (part + 1) * groups // parts):
         n0 = group * lanes
         count = min(lanes, N - n0)
         if count < lanes:  # the last, partial group: lanes past the batch must hold zeros
-            g_wide[...] = 0
+            s_wide[...] = 0
             x_pad[...] = 0
         for s in range(count):
-            for co in range(C_out):
-                _weave_plane(g_wide[co], grad_y[n0 + s, co], lead, Wp, lanes, s)
+            for c in range(C_src):
+                _weave_plane(s_wide[c], src[n0 + s, c], src_lead, Wp, lanes, s)
             for c in range(x_pad.shape[0]):
-                _weave_plane(x_pad[c], x[n0 + s, c], ph * Wp + pw, Wp, lanes, s)
-        if need_input:
-            _correlate(g_wide, ph * Wp + pw + lead - base, lead, lead + OH * Wp, flipped, zeros,
-                       Wp, dh, dw, lanes, L_input, acc, grad_x[n0:n0 + count])
+                _weave_plane(x_pad[c], x[n0 + s, c], x_lead, Wp, lanes, s)
+        if need_out:
+            _correlate(s_wide, start, src_lead, src_lead + H_src * Wp, kernel, bias, Wp, dh, dw,
+                       lanes, L_out, acc, out[n0:n0 + count])
         if need_weight:
-            _add_weight_products(g_wide, lead * lanes, x_pad, KH, KW, dh, dw, Wp, lanes,
+            _add_weight_products(s_wide, src_lead * lanes, x_pad, KH, KW, dh, dw, Wp, lanes,
                                  L_weight, grad_w)
         if need_bias:  # zeros around the woven planes
-            for co in range(C_out):
-                grad_b[co] += np.sum(g_wide[co, lead * lanes:(lead + OH * Wp) * lanes])
+            for c in range(C_src):
+                grad_b[c] += np.sum(s_wide[c, src_lead * lanes:(src_lead + H_src * Wp) * lanes])
+
+
+def direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW, lanes):
+    N, C, H, W = x.shape
+    Wp = W + 2 * pw
+    groups = (N + lanes - 1) // lanes
+    parts = max(1, min(groups, get_num_threads()))
+    y = np.empty((N, w.shape[0], OH, OW), dtype=x.dtype)
+    run_parts(_conv_part, parts, x, ph * Wp + pw, (H + 2 * ph) * Wp * lanes, w, bias, 0, Wp, dh,
+              dw, lanes, _round_up_py(((OH - 1) * Wp + OW) * lanes), y, x, 0, 0, 0, True, False,
+              False, np.empty((parts, 0, C) + w.shape[2:], dtype=x.dtype),
+              np.empty((parts, 0), dtype=x.dtype))
+    return y
 
 
 def direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes, chunks, need_input, need_weight,
@@ -347,10 +334,10 @@ def direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes, chunks, need_inpu
     grad_x = np.empty((N if need_input else 0, C, H, W), dtype=dtype)
     partial_w = np.empty((chunks, (C_out + 1) // 2 * 2, C, KH, KW), dtype=dtype)
     partial_b = np.empty((chunks, C_out), dtype=dtype)
-    run_parts(_backward_chunk, chunks, grad_y, x, flipped, ph, pw, dh, dw, lanes, lead, row,
-              _round_up_py(((H - 1) * Wp + W) * lanes), _round_up_py(((OH - 1) * Wp + OW) * lanes),
-              bool(need_input), bool(need_weight), bool(need_bias), np.zeros(C, dtype=dtype),
-              grad_x, partial_w, partial_b)
+    run_parts(_conv_part, chunks, grad_y, lead, row, flipped, np.zeros(C, dtype=dtype),
+              ph * Wp + pw + lead - base, Wp, dh, dw, lanes, _round_up_py(((H - 1) * Wp + W) * lanes),
+              grad_x, x, ph * Wp + pw, Hp * Wp * lanes, _round_up_py(((OH - 1) * Wp + OW) * lanes),
+              bool(need_input), bool(need_weight), bool(need_bias), partial_w, partial_b)
     # the partials summed chunk by chunk, in order
     grad_w = partial_w.sum(axis=0)[:C_out] if need_weight else partial_w[0, :0]
     grad_b = partial_b.sum(axis=0) if need_bias else partial_b[0, :0]

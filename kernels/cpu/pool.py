@@ -5,15 +5,17 @@ row's and column's window starts, which of its taps fall inside the input, what 
 one compiled kernel serves both the strided and the adaptive form of each pooling: fewer kernels to
 compile, and no bounds tests in the inner loops.
 
-Every kernel runs one (n, c) plane per parallel iteration, so an iteration owns the output plane it
-writes in the forward pass and the input-gradient plane it accumulates into in the backward pass:
-overlapping windows never race. Max pooling records, per output element, the flat index (into the
+Every kernel runs whole (n, c) planes per parallel iteration (or per part: max pooling's 2x2 pass
+and both max poolings' backward pass run in parts, parallel.run_parts, which compile faster), so
+an iteration owns the output planes it writes in the forward pass and the input-gradient planes it
+accumulates into in the backward pass: overlapping windows never race. Max pooling records, per output element, the flat index (into the
 H x W input plane) of the element it took, as int32; the backward pass routes each gradient there.
 """
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from ..shapes import output_size
+from .parallel import NoAliasArguments, run_parts
 
 ARGMAX_DTYPE = np.int32
 
@@ -85,23 +87,24 @@ def _max_pool_forward(x, W, h_start, h_lo, h_hi, dh, w_start, w_lo, w_hi, dw):
     return y, argmax
 
 
-@njit(parallel=True, fastmath=FINITE_FREE_FASTMATH, cache=True)
-def _max_pool_2x2_forward(x, OH, OW):
-    """kernel 2, stride 2, no padding or dilation (LeNet's, and most CNNs'), without branches:
-    the scan's compare-and-replace mispredicts half the time on real data (measured on LeNet's
-    first pooling, batch 256: 2.8 ms with branches, 0.47 ms like this). The first of the largest
-    in scan order wins: the top pair's winner, unless the bottom pair's is strictly larger. A row
-    of windows that holds a NaN is redone with the scan, where the last NaN wins, as in torch."""
+@njit(fastmath=FINITE_FREE_FASTMATH, cache=True, pipeline_class=NoAliasArguments)
+def _max_pool_2x2_part(part, parts, x, argmax, y):
+    """Part `part` of `parts` of the (n, c) planes. kernel 2, stride 2, no padding or dilation
+    (LeNet's, and most CNNs'), without branches: the scan's compare-and-replace mispredicts half
+    the time on real data (measured on LeNet's first pooling, batch 256: 2.8 ms with branches,
+    0.47 ms like this). The first of the largest in scan order wins: the top pair's winner, unless
+    the bottom pair's is strictly larger. A row of windows that holds a NaN is redone with the
+    scan, where the last NaN wins, as in torch. y: (N, C, OH * OW)."""
     N, C, H, W = x.shape
-    y = np.empty((N, C, OH, OW), dtype=x.dtype)
-    argmax = np.empty((N, C, OH, OW), dtype=np.int32)
-    for plane in prange(N * C):
+    OH, OW = argmax.shape[2], argmax.shape[3]
+    planes = N * C
+    for plane in range(part * planes // parts, (part + 1) * planes // parts):
         n = plane // C
         c = plane - n * C
         src = x[n, c]
         for oh in range(OH):
             top_row, bottom_row = src[2 * oh], src[2 * oh + 1]
-            y_row, argmax_row = y[n, c, oh], argmax[n, c, oh]
+            y_row, argmax_row = y[n, c, oh * OW:], argmax[n, c, oh]
             start = 2 * oh * W
             nan_seen = False
             for ow in range(OW):
@@ -123,15 +126,16 @@ def _max_pool_2x2_forward(x, OH, OW):
                             best, best_index = value, index + offset
                     y_row[ow] = best
                     argmax_row[ow] = best_index
-    return y, argmax
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _route_to_argmax(grad_y, argmax, H, W):
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _route_to_argmax_part(part, parts, grad_y, argmax, grad_x):
+    """Part `part` of `parts` of the (n, c) planes; grad_x: (N, C, H * W). Each part zeroes its
+    own planes: in cache, in parallel, and no separate pass."""
     N, C, OH, OW = grad_y.shape
-    # Each iteration zeroes its own plane: in cache, in parallel, and no separate pass.
-    grad_x = np.empty((N, C, H * W), dtype=grad_y.dtype)
-    for plane in prange(N * C):
+    plane_size = grad_x.shape[2]
+    planes = N * C
+    for plane in range(part * planes // parts, (part + 1) * planes // parts):
         n = plane // C
         c = plane - n * C
         dst = grad_x[n, c]
@@ -139,8 +143,23 @@ def _route_to_argmax(grad_y, argmax, H, W):
         for oh in range(OH):
             for ow in range(OW):
                 index = argmax[n, c, oh, ow]
-                if 0 <= index < H * W:
+                if 0 <= index < plane_size:
                     dst[index] += grad_y[n, c, oh, ow]
+
+
+def _max_pool_2x2_forward(x, OH, OW):
+    N, C = x.shape[:2]
+    y = np.empty((N, C, OH * OW), dtype=x.dtype)
+    argmax = np.empty((N, C, OH, OW), dtype=ARGMAX_DTYPE)
+    run_parts(_max_pool_2x2_part, max(1, min(N * C, get_num_threads())), x, argmax, y)
+    return y.reshape(N, C, OH, OW), argmax
+
+
+def _route_to_argmax(grad_y, argmax, H, W):
+    """Both max poolings' backward pass; the same launcher as _max_pool_2x2_part's."""
+    N, C = grad_y.shape[:2]
+    grad_x = np.empty((N, C, H * W), dtype=grad_y.dtype)
+    run_parts(_route_to_argmax_part, max(1, min(N * C, get_num_threads())), grad_y, argmax, grad_x)
     return grad_x.reshape(N, C, H, W)
 
 
