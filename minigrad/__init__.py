@@ -14,12 +14,13 @@ from .dtypes import (bool_ as bool, double, dtype, float, float16, float32, floa
 from .ops import (abs, add, all, any, argmax, argmin, bitwise_and, bitwise_not, bitwise_or,
                   bitwise_xor, cat, clamp, clip, clone, concat, concatenate, cos, div, eq, exp,
                   expand, flatten, floor_divide, ge, gt, le, log, log_softmax, logsumexp, lt,
-                  matmul, max, mean, min, mm, mul, ne, neg, permute, pow, prod, relu, remainder,
+                  matmul, max, maximum, mean, min, minimum, mm, mul, ne, neg, permute, pow, prod, relu, remainder,
                   repeat, reshape, sigmoid, sin, softmax, sqrt, square, squeeze, stack, std, sub,
                   sum, swapaxes, t, tanh, transpose, true_divide, unsqueeze, var, where)
 from .random import manual_seed
 from .serialization import load, save
-from .tensor import Size, Tensor
+from .tensor import (Size, Tensor, channels_last, channels_last_3d, contiguous_format, memory_format,
+                     preserve_format)
 
 
 def is_tensor(obj):

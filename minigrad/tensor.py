@@ -8,6 +8,27 @@ from .device import Device, backend, move
 from .autograd import Version
 
 
+class memory_format:
+    """torch's memory formats. minigrad keeps every tensor in one layout, so a format changes no
+    value: `to(memory_format=...)` and the casts accept them as PyTorch code passes them."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return "torch." + self.name
+
+
+preserve_format, contiguous_format = memory_format("preserve_format"), memory_format("contiguous_format")
+channels_last, channels_last_3d = memory_format("channels_last"), memory_format("channels_last_3d")
+
+
+def _check_memory_format(value):
+    if not isinstance(value, memory_format):
+        raise TypeError(f"memory_format must be a minigrad memory format (minigrad.channels_last, "
+                        f"...), got {value!r}")
+
+
 class Size(tuple):
     """A tensor's shape: a tuple that prints as torch.Size does."""
 
@@ -180,11 +201,20 @@ class Tensor:
     __hash__ = object.__hash__
 
     def to(self, *args, **kwargs):
-        """`to(device)`, `to(dtype)`, `to(device, dtype)` or `to(other_tensor)`."""
+        """`to(device)`, `to(dtype)`, `to(device, dtype)` or `to(other_tensor)`, each optionally
+        followed by `non_blocking` and `copy` (a new tensor even when nothing changes)."""
         device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        flags = [kwargs.pop("non_blocking", False), kwargs.pop("copy", False)]
+        _check_memory_format(kwargs.pop("memory_format", preserve_format))
         if kwargs:
             raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+        positional_flags = [arg for arg in args if isinstance(arg, bool)]
+        if len(positional_flags) > 2:
+            raise TypeError(f"to() takes at most two bools (non_blocking, copy), got {args!r}")
+        flags[:len(positional_flags)] = positional_flags
         for arg in args:
+            if isinstance(arg, bool):
+                continue
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
             elif isinstance(arg, (str, Device)):
@@ -192,7 +222,8 @@ class Tensor:
             else:
                 dtype = arg
         result = self if device is None else ops.to_device(self, Device(device))
-        return result if dtype is None else ops.cast(result, dtypes.to_dtype(dtype))
+        result = result if dtype is None else ops.cast(result, dtypes.to_dtype(dtype))
+        return ops.clone(result) if flags[1] and result is self else result
 
     def cpu(self):
         return self.to("cpu")
@@ -220,22 +251,28 @@ class Tensor:
     def type_as(self, other):
         return ops.cast(self, other.dtype)
 
-    def float(self):
+    def float(self, memory_format=preserve_format):
+        _check_memory_format(memory_format)
         return ops.cast(self, dtypes.float32)
 
-    def double(self):
+    def double(self, memory_format=preserve_format):
+        _check_memory_format(memory_format)
         return ops.cast(self, dtypes.float64)
 
-    def half(self):
+    def half(self, memory_format=preserve_format):
+        _check_memory_format(memory_format)
         return ops.cast(self, dtypes.float16)
 
-    def long(self):
+    def long(self, memory_format=preserve_format):
+        _check_memory_format(memory_format)
         return ops.cast(self, dtypes.int64)
 
-    def int(self):
+    def int(self, memory_format=preserve_format):
+        _check_memory_format(memory_format)
         return ops.cast(self, dtypes.int32)
 
-    def bool(self):
+    def bool(self, memory_format=preserve_format):
+        _check_memory_format(memory_format)
         return ops.cast(self, dtypes.bool_)
 
     # ----- autograd ---------------------------------------------------------------------------

@@ -69,14 +69,16 @@ class Conv2d(Module):
 
 
 class MaxPool2d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
         super().__init__()
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+        self.return_indices = return_indices
 
     def forward(self, input):
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                            self.ceil_mode)
+                            self.ceil_mode, self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -112,8 +114,12 @@ class AdaptiveAvgPool2d(Module):
 
 
 class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
     def forward(self, input):
-        return F.adaptive_max_pool2d(input, self.output_size)
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
 class _BatchNorm(Module):
@@ -186,9 +192,10 @@ class ReLU(Module):
         # relu(max_pool(x)) is max_pool(relu(x)), and so are the gradients: relu keeps the order
         # of positive values (the argmax) and zeroes the gradient of the rest. After the pooling
         # the ReLU touches a quarter of the elements (LeNet step, batch 256: 0.5 ms less). Not in
-        # place: that must modify the pooling's input.
+        # place: that must modify the pooling's input. Nor before indices: ties at zero move them.
         return (type(self) is ReLU and not self.inplace
-                and type(following) in (MaxPool2d, AdaptiveMaxPool2d))
+                and type(following) in (MaxPool2d, AdaptiveMaxPool2d)
+                and not following.return_indices)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""

@@ -9,16 +9,35 @@ from .. import autograd
 from ..device import move
 from .dims import normalize_dim, normalize_dims
 from .elementwise import (Abs, Add, BitwiseAnd, BitwiseNot, BitwiseOr, BitwiseXor, Clamp, Cos, Div,
-                          Eq, Exp, FloorDivide, Ge, Gt, Le, Log, Lt, Mul, Ne, Neg, Pow, Relu,
-                          Remainder, Sigmoid, Sin, Sqrt, Sub, Tanh, Where)
+                          Eq, Exp, FloorDivide, Ge, Gt, Le, Log, Lt, Maximum, Minimum, Mul, Ne, Neg,
+                          Pow, Relu, Remainder, RoundedDiv, Sigmoid, Sin, Sqrt, Sub, Tanh, Where)
 from .reduce import (ArgExtremum, Extremum, Logical, LogSoftmax, LogSumExp, Mean, Prod, Softmax,
                      Sum, TakeAlongDim, Var)
 from .shape import (Cast, Cat, Copy, CopyInto, Expand, FullLike, GetItem, MatMul, Permute, Repeat,
                     Reshape, SetItem, ToDevice)
 
 # ----- elementwise ---------------------------------------------------------------------------
-add, sub, mul, div, pow = Add.apply, Sub.apply, Mul.apply, Div.apply, Pow.apply
-true_divide, subtract, multiply = div, sub, mul
+mul, pow = Mul.apply, Pow.apply
+
+
+def add(input, other, *, alpha=1):
+    return Add.apply(input, other if alpha == 1 else Mul.apply(other, alpha))
+
+
+def sub(input, other, *, alpha=1):
+    return Sub.apply(input, other if alpha == 1 else Mul.apply(other, alpha))
+
+
+def div(input, other, *, rounding_mode=None):
+    if rounding_mode is None:
+        return Div.apply(input, other)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor', "
+                         f"got {rounding_mode!r}")
+    return RoundedDiv.apply(input, other, rounding_mode=rounding_mode)
+
+
+true_divide, subtract, multiply = Div.apply, sub, mul
 floor_divide, remainder = FloorDivide.apply, Remainder.apply
 eq, ne, lt, le, gt, ge = Eq.apply, Ne.apply, Lt.apply, Le.apply, Gt.apply, Ge.apply
 bitwise_and, bitwise_or, bitwise_xor, bitwise_not = (BitwiseAnd.apply, BitwiseOr.apply,
@@ -71,11 +90,18 @@ def _extremum(input, dim, keepdim, largest):
     return MinMax(values, index)
 
 
+maximum, minimum = Maximum.apply, Minimum.apply
+
+
 def max(input, dim=None, keepdim=False, *, axis=None):
+    if isinstance(dim, autograd.Tensor):  # torch.max(a, b): the elementwise form
+        return maximum(input, dim)
     return _extremum(input, _dim(dim, axis), keepdim, largest=True)
 
 
 def min(input, dim=None, keepdim=False, *, axis=None):
+    if isinstance(dim, autograd.Tensor):
+        return minimum(input, dim)
     return _extremum(input, _dim(dim, axis), keepdim, largest=False)
 
 
@@ -88,11 +114,15 @@ def argmin(input, dim=None, keepdim=False, *, axis=None):
 
 
 def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None):
+    if isinstance(dim, bool):  # torch.var(x, unbiased): the overload without dim
+        dim, unbiased = None, dim
     correction = (1 if unbiased else 0) if correction is None else correction
     return Var.apply(input, dim=_dim(dim, axis), correction=correction, keepdim=keepdim)
 
 
 def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None):
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
     return sqrt(var(input, dim, unbiased, keepdim, correction=correction, axis=axis))
 
 
@@ -393,7 +423,7 @@ TENSOR_METHODS = [
     "add", "sub", "mul", "div", "true_divide", "subtract", "multiply", "floor_divide", "remainder",
     "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "square",
     "clamp", "clip", "eq", "ne", "lt", "le", "gt", "ge", "bitwise_not", "sum", "mean", "max", "min",
-    "argmax", "argmin", "var", "std", "prod", "all", "any", "softmax", "log_softmax", "logsumexp",
+    "maximum", "minimum", "argmax", "argmin", "var", "std", "prod", "all", "any", "softmax", "log_softmax", "logsumexp",
     "matmul", "mm", "reshape", "view", "view_as", "reshape_as", "flatten", "squeeze", "unsqueeze",
     "permute", "transpose", "swapaxes", "t", "expand", "expand_as", "repeat", "clone", "contiguous",
 ]

@@ -99,6 +99,30 @@ class Div(_Binary):
                 self.reduce(-grad * a / (b * b), 1) if self.needs_input_grad[1] else None)
 
 
+class RoundedDiv(_Binary):
+    """div with rounding_mode 'trunc' or 'floor': a step function of both operands, so (as in
+    torch) differentiable with a zero gradient."""
+
+    def forward(self, a, b, rounding_mode):
+        self.rounding_mode = rounding_mode
+        return super().forward(a, b)
+
+    @quiet
+    def compute(self, a, b):
+        xp = self.xp
+        quotient = xp.floor_divide(a, b)
+        if self.rounding_mode == "floor":
+            return quotient
+        if quotient.dtype.kind == "f":
+            return xp.trunc(xp.true_divide(a, b)).astype(quotient.dtype, copy=False)
+        # integers: floor division rounds an inexact negative quotient down, trunc towards zero
+        return quotient + ((quotient < 0) & (quotient * b != a)).astype(quotient.dtype)
+
+    def backward(self, grad):
+        zero = grad * grad.dtype.type(0)
+        return self.reduce(zero, 0), self.reduce(zero, 1)
+
+
 class Pow(_Binary):
     @quiet
     def compute(self, a, b):
@@ -138,6 +162,37 @@ class Remainder(_Binary):
         a, b = self.saved_tensors
         return (self.reduce(grad, 0),
                 self.reduce(-grad * self.xp.floor_divide(a, b), 1) if self.needs_input_grad[1] else None)
+
+
+class _Extremum(_Binary):
+    """maximum / minimum with torch's gradient: a tie splits it evenly, a NaN passes it to both."""
+
+    def compute(self, a, b):
+        self.save_for_backward(a, b)
+        return self.pick(a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        xp = self.xp
+        half = grad * xp.where(xp.equal(a, b), grad.dtype.type(0.5), grad.dtype.type(1))
+        return (self.reduce(xp.where(self.loses(a, b), 0, half), 0) if self.needs_input_grad[0] else None,
+                self.reduce(xp.where(self.loses(b, a), 0, half), 1) if self.needs_input_grad[1] else None)
+
+
+class Maximum(_Extremum):
+    def pick(self, a, b):
+        return self.xp.maximum(a, b)
+
+    def loses(self, a, b):
+        return self.xp.less(a, b)
+
+
+class Minimum(_Extremum):
+    def pick(self, a, b):
+        return self.xp.minimum(a, b)
+
+    def loses(self, a, b):
+        return self.xp.greater(a, b)
 
 
 class _NoGradBinary(_Binary):

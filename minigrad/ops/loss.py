@@ -48,13 +48,22 @@ def _classes_last(input, target):
     return input, target
 
 
+def _one_sample_as_batch(input, target, probabilities=False):
+    """torch's unbatched form, input (C,) with a target () (or (C,) of probabilities): a batch of
+    one."""
+    if input.ndim == 1 and target.ndim == (1 if probabilities else 0):
+        return input.unsqueeze(0), target.unsqueeze(0)
+    return input, target
+
+
 def check_target(name, input, target, ignore_index):
     """The errors torch raises for a target that does not fit `input`. The range check reads the
     target's values: while a CUDA graph is being captured it cannot, and the code that replays the
     graph checks each batch's targets (as Trainer does) before copying them in."""
     if input.ndim < 2:
-        raise RuntimeError(f"{name} expected an input of shape (N, C) or (N, C, d1, ...), got "
-                           f"{tuple(input.shape)}")
+        raise RuntimeError(f"{name} expected an input of shape (C,) with a target of shape (), "
+                           f"(N, C) or (N, C, d1, ...), got input {tuple(input.shape)} and target "
+                           f"{tuple(target.shape)}")
     if target.is_floating_point():
         raise RuntimeError(f"{name} expects class indices as an integer target, got {target.dtype}; "
                            "use target.long()")
@@ -93,8 +102,9 @@ def _target_scales(target, weight, ignore_index, dtype):
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
-    check_target("nll_loss", input, target, ignore_index)
     shape = tuple(target.shape)
+    input, target = _one_sample_as_batch(input, target)
+    check_target("nll_loss", input, target, ignore_index)
     input, target = _classes_last(input, target)
     safe, scale = _target_scales(target, weight, ignore_index, input.dtype.np)
     losses = NllLoss.apply(input, safe, scale)
@@ -106,11 +116,15 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     """log_softmax then nll_loss; with label smoothing, each class also takes a share of
-    label_smoothing / C of the target, as in torch."""
-    check_target("cross_entropy", input, target, ignore_index)
+    label_smoothing / C of the target, as in torch. A floating-point target of input's shape
+    holds class probabilities."""
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     shape = tuple(target.shape)
+    if target.is_floating_point():
+        return _cross_entropy_with_probabilities(input, target, weight, reduction, label_smoothing)
+    input, target = _one_sample_as_batch(input, target)
+    check_target("cross_entropy", input, target, ignore_index)
     input, target = _classes_last(input, target)
     safe, scale = _target_scales(target, weight, ignore_index, input.dtype.np)
     logp = LogSoftmax.apply(input, dim=1)
@@ -122,6 +136,30 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if reduction == "none":
         return losses.reshape(shape)
     return _reduce(losses, reduction, scale.sum())
+
+
+def _cross_entropy_with_probabilities(input, target, weight, reduction, label_smoothing):
+    """-sum over classes of weight[c] * target[..., c] * log_softmax(input)[..., c]; the mean is
+    over the samples (and positions), as in torch."""
+    if tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(f"cross_entropy: a {target.dtype} target holds class probabilities and "
+                           f"must have the input's shape {tuple(input.shape)}, got "
+                           f"{tuple(target.shape)}; for class indices use target.long()")
+    if target.dtype != input.dtype:
+        raise RuntimeError(f"cross_entropy: expected a probability target of dtype {input.dtype}, "
+                           f"got {target.dtype}")
+    unbatched = input.ndim == 1
+    input, target = _one_sample_as_batch(input, target, probabilities=True)
+    classes = input.shape[1]
+    if label_smoothing > 0:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    terms = LogSoftmax.apply(input, dim=1) * target
+    if weight is not None:
+        terms = terms * weight.reshape((classes,) + (1,) * (input.ndim - 2))
+    losses = -terms.sum(1)
+    if unbatched:
+        losses = losses.reshape(())
+    return losses.mean() if reduction == "mean" else _reduce(losses, reduction, None)
 
 
 def mse_loss(input, target, reduction="mean"):

@@ -17,6 +17,42 @@ class MaxPool2d(Function):
                                                 *self.params)
 
 
+class MaxPoolIndices(Function):
+    """return_indices=True: each window's maximum as a flat index into its H x W input plane,
+    int64 as in torch; `pool` names the kernels (max_pool2d or adaptive_max_pool2d)."""
+    differentiable = False
+
+    def forward(self, x, pool, params):
+        _, argmax = getattr(self.kernels, pool + "_forward")(self.xp.ascontiguousarray(x), *params)
+        return argmax.astype(self.xp.int64)
+
+
+class MaxPoolAt(Function):
+    """x's values at MaxPoolIndices' indices; the gradient goes back there through the pooling's
+    own backward kernel. A window that misses the input altogether (dilation) gives -inf."""
+
+    def forward(self, x, indices, pool, params):
+        xp = self.xp
+        N, C, H, W = self.x_shape = x.shape
+        self.pool, self.params = pool, params
+        flat = indices.reshape(N, C, -1)
+        inside = (flat >= 0) & (flat < H * W)
+        values = xp.take_along_axis(x.reshape(N, C, H * W), xp.where(inside, flat, 0), axis=2)
+        self.save_for_backward(indices)
+        return xp.where(inside, values, x.dtype.type(-xp.inf)).reshape(indices.shape)
+
+    def backward(self, grad):
+        indices, = self.saved_tensors
+        backward_params = self.params if self.pool == "max_pool2d" else ()  # adaptive: x_shape only
+        return getattr(self.kernels, self.pool + "_backward")(
+            self.xp.ascontiguousarray(grad), indices, self.x_shape, *backward_params), None
+
+
+def _with_indices(input, pool, params):
+    indices = MaxPoolIndices.apply(input, pool=pool, params=params)
+    return MaxPoolAt.apply(input, indices, pool=pool, params=params), indices
+
+
 class AvgPool2d(Function):
     def forward(self, x, params):
         self.params, self.x_shape = params, x.shape
@@ -55,7 +91,10 @@ def _batched(function):
     """Accept unbatched (C, H, W) inputs as torch does, by adding and removing the batch axis."""
     def pooled(input, *args, **kwargs):
         if input.ndim == 3:
-            return function(input.unsqueeze(0), *args, **kwargs).squeeze(0)
+            result = function(input.unsqueeze(0), *args, **kwargs)
+            if isinstance(result, tuple):  # (values, indices)
+                return tuple(r.squeeze(0) for r in result)
+            return result.squeeze(0)
         check_4d(function.__name__, input)
         if not input.is_floating_point():
             raise RuntimeError(f"{function.__name__} needs a floating point input, got {input.dtype}")
@@ -88,11 +127,12 @@ def _window(name, input, kernel_size, stride, padding, dilation, ceil_mode):
 @_batched
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    if return_indices:
-        raise NotImplementedError("max_pool2d(return_indices=True) is not supported")
     kernel, stride, padding, dilation = _window("max_pool2d", input, kernel_size, stride, padding,
                                                 dilation, ceil_mode)
-    return MaxPool2d.apply(input, params=(kernel, stride, padding, dilation, ceil_mode))
+    params = (kernel, stride, padding, dilation, ceil_mode)
+    if return_indices:
+        return _with_indices(input, "max_pool2d", params)
+    return MaxPool2d.apply(input, params=params)
 
 
 @_batched
@@ -122,6 +162,7 @@ def adaptive_avg_pool2d(input, output_size):
 
 @_batched
 def adaptive_max_pool2d(input, output_size, return_indices=False):
+    size = _adaptive_size(input, output_size)
     if return_indices:
-        raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not supported")
-    return AdaptiveMaxPool2d.apply(input, output_size=_adaptive_size(input, output_size))
+        return _with_indices(input, "adaptive_max_pool2d", (size,))
+    return AdaptiveMaxPool2d.apply(input, output_size=size)

@@ -136,6 +136,9 @@ class Logical(Function):
 class Softmax(Function):
     def forward(self, x, dim):
         self.dim = normalize_dim(dim, x.ndim)
+        if x.size == 0:  # an empty result (max has nothing to reduce)
+            self.save_for_backward(x)
+            return x.copy()
         shifted = self.xp.exp(x - x.max(axis=self.dim, keepdims=True))
         out = shifted / shifted.sum(axis=self.dim, keepdims=True)
         self.save_for_backward(out)
@@ -149,6 +152,9 @@ class Softmax(Function):
 class LogSoftmax(Function):
     def forward(self, x, dim):
         self.dim = normalize_dim(dim, x.ndim)
+        if x.size == 0:  # an empty result (max has nothing to reduce)
+            self.save_for_backward(x)
+            return x.copy()
         shifted = x - x.max(axis=self.dim, keepdims=True)
         out = shifted - self.xp.log(self.xp.exp(shifted).sum(axis=self.dim, keepdims=True))
         self.save_for_backward(out)
