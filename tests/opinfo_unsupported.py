@@ -24,10 +24,6 @@ def _kwarg(name, value=None):
     return lambda sample: sample.kwargs.get(name) == value
 
 
-def _always(sample):
-    return True
-
-
 def _has_tensor_argument(sample):
     return any(isinstance(arg, torch.Tensor) for arg in list(sample.args) + list(sample.kwargs.values()))
 
@@ -41,11 +37,6 @@ def _has_empty_tensor(sample):
     return any(isinstance(t, torch.Tensor) and t.numel() == 0 for t in tensors)
 
 
-def _negative_padding(sample):
-    padding = sample.args[0] if sample.args else sample.kwargs.get("pad", ())
-    return any(p < 0 for p in padding)
-
-
 def _one_tuple_geometry(sample):
     values = list(sample.args) + list(sample.kwargs.values())
     return any(isinstance(v, tuple) and len(v) < 2 for v in values)
@@ -55,11 +46,6 @@ UNSUPPORTED = {
     "clamp": [(_has_tensor_argument, "tensor bounds are not supported")],
     "max.reduction_with_dim": [(_empty_or_scalar_input, "dim= on a 0-d tensor raises")],
     "min.reduction_with_dim": [(_empty_or_scalar_input, "dim= on a 0-d tensor raises")],
-    "nn.functional.pad.constant": [(_negative_padding, "negative padding is not supported")],
-    "nn.functional.pad.reflect": [(_always, "mode='reflect' is not supported")],
-    "nn.functional.pad.replicate": [(_always, "mode='replicate' is not supported")],
-    "nn.functional.pad.replicate_negative": [(_always, "mode='replicate' is not supported")],
-    "nn.functional.pad.circular": [(_always, "mode='circular' is not supported")],
     "nn.functional.avg_pool2d": [(_one_tuple_geometry, "1-tuples and () for kernel, stride, padding are not accepted")],
     "nn.functional.batch_norm": [(_empty_or_scalar_input, "an input of shape (0,) raises")],
     "prod": [(_kwarg("dtype"), "dtype= is not supported"),

@@ -13,20 +13,77 @@ class Pad(Function):
         return grad[self.slices]
 
 
+def _source_index(mode, size, before, after, xp):
+    """For each output position along an axis, the input position it copies."""
+    if mode == "circular":  # as torch: negative widths crop first, then the cropped span wraps
+        start, stop = max(-before, 0), size - max(-after, 0)
+        return xp.arange(-max(before, 0), stop - start + max(after, 0)) % (stop - start) + start
+    positions = xp.arange(-before, size + after)
+    if mode == "reflect":  # mirrored about the edge elements, which are not repeated
+        period = 2 * (size - 1)
+        folded = xp.abs(positions) % period if period else positions * 0
+        return xp.where(folded < size, folded, period - folded)
+    return xp.clip(positions, 0, size - 1)  # replicate
+
+
+class IndexPad(Function):
+    """reflect, replicate and circular padding (and their negative, cropping, forms): a gather
+    along each padded axis; the backward pass sums each output position's gradient back into
+    the input position it copied (a product with the one-hot copy matrix)."""
+
+    def forward(self, x, mode, widths):
+        xp = self.xp
+        self.indices = []
+        for axis, (before, after) in widths:
+            index = _source_index(mode, x.shape[axis], before, after, xp)
+            self.indices.append((axis, index, x.shape[axis]))
+            x = xp.take(x, index, axis=axis)
+        return x
+
+    def backward(self, grad):
+        xp = self.xp
+        for axis, index, size in reversed(self.indices):
+            copies = (index[:, None] == xp.arange(size)[None, :]).astype(grad.dtype)
+            grad = xp.moveaxis(xp.tensordot(grad, copies, axes=([axis], [0])), -1, axis)
+        return grad
+
+
 def pad(input, pad, mode="constant", value=0.0):
-    """torch.nn.functional.pad: `pad` lists (before, after) pairs from the last dim backwards."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
+    """torch.nn.functional.pad: `pad` lists (before, after) pairs from the last dim backwards;
+    a negative width crops. Modes: constant, reflect, replicate, circular."""
     pad = tuple(pad)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise RuntimeError(f"pad: padding length {len(pad)} must be even and at most twice the "
                            f"number of dimensions of the input (shape {tuple(input.shape)})")
-    if min(pad, default=0) < 0:
-        raise RuntimeError(f"pad: negative padding {pad} is not supported")
-    widths = [(0, 0)] * input.ndim
-    for i in range(len(pad) // 2):
-        widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    return Pad.apply(input, widths=tuple(widths), value=value)
+    pairs = [(input.ndim - 1 - i, (pad[2 * i], pad[2 * i + 1])) for i in range(len(pad) // 2)]
+    for axis, (before, after) in pairs:
+        kept = input.shape[axis] + min(before, 0) + min(after, 0)  # what the crop leaves
+        if input.shape[axis] + before + after < 0 or (mode == "circular" and kept <= 0):
+            raise RuntimeError(f"pad: padding {pad} leaves nothing of dimension {axis} (size "
+                               f"{input.shape[axis]}) of the input (shape {tuple(input.shape)})")
+    if mode == "constant":
+        crop = [slice(None)] * input.ndim
+        widths = [(0, 0)] * input.ndim
+        for axis, (before, after) in pairs:
+            crop[axis] = slice(max(-before, 0), input.shape[axis] - max(-after, 0))
+            widths[axis] = (max(before, 0), max(after, 0))
+        if any(width < 0 for width in pad):
+            input = input[tuple(crop)]
+        return Pad.apply(input, widths=tuple(widths), value=value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
+                                  f"'circular', got {mode!r}")
+    if not 1 <= len(pairs) <= 3 or input.ndim - len(pairs) not in (1, 2):
+        raise NotImplementedError(f"pad: mode={mode!r} pads the last 1, 2 or 3 dimensions of an "
+                                  f"input with one or two more (batch, channels), got padding "
+                                  f"{pad} for shape {tuple(input.shape)}")
+    for axis, (before, after) in pairs:
+        size = input.shape[axis]
+        limit = size - 1 if mode == "reflect" else size
+        if mode != "replicate" and max(before, after) > limit:
+            raise RuntimeError(f"pad: mode={mode!r} needs padding at most {limit} for dimension "
+                               f"{axis} of size {size} (shape {tuple(input.shape)}), got {pad}")
+    return IndexPad.apply(input, mode=mode, widths=tuple(pairs))
 
 
 class LeakyRelu(Function):
