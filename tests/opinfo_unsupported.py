@@ -17,11 +17,9 @@ RANDOM = {
 UNDEFINED_VALUES = {"empty", "empty_like"}  # uninitialised memory: shapes and dtypes compared
 
 
-def _kwarg(name, value=None):
-    """Samples that pass keyword `name` (with a true value, or equal to `value`)."""
-    if value is None:
-        return lambda sample: bool(sample.kwargs.get(name))
-    return lambda sample: sample.kwargs.get(name) == value
+def _negative_divisor(sample):
+    divisor = sample.kwargs.get("divisor_override", sample.args[5] if len(sample.args) > 5 else None)
+    return divisor is not None and divisor < 0
 
 
 def _has_tensor_argument(sample):
@@ -37,19 +35,10 @@ def _has_empty_tensor(sample):
     return any(isinstance(t, torch.Tensor) and t.numel() == 0 for t in tensors)
 
 
-def _one_tuple_geometry(sample):
-    values = list(sample.args) + list(sample.kwargs.values())
-    return any(isinstance(v, tuple) and len(v) < 2 for v in values)
-
-
 UNSUPPORTED = {
     "clamp": [(_has_tensor_argument, "tensor bounds are not supported")],
-    "max.reduction_with_dim": [(_empty_or_scalar_input, "dim= on a 0-d tensor raises")],
-    "min.reduction_with_dim": [(_empty_or_scalar_input, "dim= on a 0-d tensor raises")],
-    "nn.functional.avg_pool2d": [(_one_tuple_geometry, "1-tuples and () for kernel, stride, padding are not accepted")],
     "nn.functional.batch_norm": [(_empty_or_scalar_input, "an input of shape (0,) raises")],
-    "prod": [(_kwarg("dtype"), "dtype= is not supported"),
-             (_has_empty_tensor, "empty inputs break the backward pass"),
-             (_empty_or_scalar_input, "dim= on a 0-d tensor raises")],
+    "nn.functional.avg_pool2d": [(_negative_divisor, "a negative divisor_override is refused "
+                                                     "(torch divides by it)")],
     "cat": [(_has_empty_tensor, "a legacy 1-D empty tensor beside others raises")],
 }

@@ -82,6 +82,9 @@ MinMax = namedtuple("MinMax", ["values", "indices"])
 def _extremum(input, dim, keepdim, largest):
     if dim is None:
         return Extremum.apply(input, largest=largest)
+    if input.ndim == 0:  # dim 0 or -1 of a 0-d tensor: the value itself, at index 0
+        normalize_dim(dim, 0)
+        return _extremum(input.reshape(1), 0, False, largest)
     dim = normalize_dim(dim, input.ndim)
     index = ArgExtremum.apply(input, dim=dim, keepdim=True, largest=largest)
     values = TakeAlongDim.apply(input, index, dim=dim)
@@ -126,8 +129,14 @@ def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=
     return sqrt(var(input, dim, unbiased, keepdim, correction=correction, axis=axis))
 
 
-def prod(input, dim=None, keepdim=False, *, axis=None):
-    return Prod.apply(input, dim=_dim(dim, axis), keepdim=keepdim)
+def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    dim = _dim(dim, axis)
+    if dtype is not None:
+        input = input.to(dtype)
+    if input.ndim == 0 and dim is not None:  # dim 0 or -1 of a 0-d tensor
+        normalize_dim(dim, 0)
+        return Prod.apply(input.reshape(1), dim=0)
+    return Prod.apply(input, dim=dim, keepdim=keepdim)
 
 
 def all(input, dim=None, keepdim=False, *, axis=None):

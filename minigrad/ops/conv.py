@@ -5,10 +5,13 @@ from .layers import pad
 
 
 def pair(value, name):
-    """An int or a pair of ints as a (height, width) pair."""
+    """An int, a pair of ints or (as torch accepts) one int in a sequence as a (height, width)
+    pair."""
     if isinstance(value, int):
         return (value, value)
     value = tuple(value)
+    if len(value) == 1:
+        value *= 2
     if len(value) != 2 or not all(isinstance(v, int) for v in value):
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
     return value

@@ -105,7 +105,8 @@ def _batched(function):
 
 def _window(name, input, kernel_size, stride, padding, dilation, ceil_mode):
     kernel = pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None or stride == [] else pair(stride, "stride")
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else pair(stride, "stride")
     padding, dilation = pair(padding, "padding"), pair(dilation, "dilation")
     if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
         raise RuntimeError(f"{name}: kernel_size {kernel}, stride {stride} and dilation {dilation} "

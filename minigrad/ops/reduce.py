@@ -112,6 +112,8 @@ class Prod(Function):
         which stays right when some x are zero."""
         x, = self.saved_tensors
         xp = self.xp
+        if x.size == 0:  # nothing to differentiate (an empty product is 1, a constant)
+            return xp.zeros(self.shape, dtype=grad.dtype)
         moved = x.reshape(1, -1) if self.dim is None else xp.moveaxis(x, self.dim, -1)
         ones = xp.ones(moved.shape[:-1] + (1,), dtype=x.dtype)
         before = xp.cumprod(xp.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
