@@ -42,3 +42,19 @@ UNSUPPORTED = {
                                                      "(torch divides by it)")],
     "cat": [(_has_empty_tensor, "a legacy 1-D empty tensor beside others raises")],
 }
+
+
+def _number_first(sample):
+    return not isinstance(sample.input, torch.Tensor)
+
+
+def _tensor_bounds(sample):
+    return isinstance(sample.input, torch.Tensor)
+
+
+# OpInfo error inputs minigrad accepts: (which, why)
+_NUMBER_FIRST = (_number_first, "a Python number as the first operand is accepted (torch wants a "
+                                "Tensor)")
+NOT_RAISED = {name: _NUMBER_FIRST for name in ("eq", "ne", "lt", "le", "gt", "ge")}
+NOT_RAISED.update({name: (_tensor_bounds, "1-D tensor start and end are accepted")
+                   for name in ("linspace", "linspace.tensor_overload")})

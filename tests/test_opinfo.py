@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("expecttest")  # op_db imports it
 from torch.testing._internal.common_methods_invocations import op_db  # noqa: E402
 
-from opinfo_unsupported import RANDOM, UNDEFINED_VALUES, UNSUPPORTED  # noqa: E402
+from opinfo_unsupported import NOT_RAISED, RANDOM, UNDEFINED_VALUES, UNSUPPORTED  # noqa: E402
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 TOLERANCE = {torch.float32: 1e-4, torch.float64: 1e-7}  # relative, and absolute times the scale
@@ -162,3 +162,27 @@ def test_opinfo_samples(op, dtype_name):
             continue
         failures.append(f"sample {index} ({kind}): {sample.summary() if hasattr(sample, 'summary') else sample}\n    {detail}")
     assert not failures, f"{len(failures)} of {replayed} samples:\n" + "\n".join(failures[:8])
+
+
+ERROR_OPS = [op for op in OPS if op.error_inputs_func is not None]
+
+
+@pytest.mark.parametrize("op", ERROR_OPS, ids=_case_id)
+def test_opinfo_error_inputs_raise(op):
+    """Where torch raises (OpInfo's error inputs), minigrad raises too."""
+    fn = _minigrad_callable(op)
+    silent = []
+    for error in op.error_inputs("cpu"):
+        sample = error.sample_input
+        if _case_id(op) in NOT_RAISED and NOT_RAISED[_case_id(op)][0](sample):
+            continue
+        try:
+            inputs = _to_minigrad((sample.input, sample.args, sample.kwargs), [])
+        except TypeError:  # a dtype minigrad does not have (complex): refused at the door
+            continue
+        try:
+            fn(inputs[0], *inputs[1], **inputs[2])
+        except Exception:
+            continue
+        silent.append(f"{sample} (torch: {error.error_type.__name__} {error.error_regex!r})")
+    assert not silent, "minigrad computes where torch raises:\n" + "\n".join(silent)

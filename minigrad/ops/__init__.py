@@ -93,7 +93,21 @@ def _extremum(input, dim, keepdim, largest):
     return MinMax(values, index)
 
 
-maximum, minimum = Maximum.apply, Minimum.apply
+def _tensors(name, input, other):
+    for operand in (input, other):
+        if not isinstance(operand, autograd.Tensor):
+            raise TypeError(f"{name}(): expected two Tensors, got {type(input).__name__} and "
+                            f"{type(other).__name__}")
+
+
+def maximum(input, other):
+    _tensors("maximum", input, other)
+    return Maximum.apply(input, other)
+
+
+def minimum(input, other):
+    _tensors("minimum", input, other)
+    return Minimum.apply(input, other)
 
 
 def max(input, dim=None, keepdim=False, *, axis=None):

@@ -69,9 +69,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise RuntimeError(f"conv2d expected input with {c_in_group * groups} channels, got "
                            f"{input.shape[1]} (input shape {tuple(input.shape)}, weight shape "
                            f"{tuple(weight.shape)}, groups {groups})")
-    if input.dtype.is_floating_point and input.dtype != weight.dtype:
-        raise RuntimeError(f"conv2d: input dtype {input.dtype} and weight dtype {weight.dtype} "
-                           "differ")
+    if input.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        raise RuntimeError(f"conv2d: input dtype {input.dtype}, weight dtype {weight.dtype} and "
+                           f"bias dtype {None if bias is None else bias.dtype} should be the same")
     if bias is not None and tuple(bias.shape) != (c_out,):
         raise RuntimeError(f"conv2d expected a bias of shape ({c_out},), got {tuple(bias.shape)}")
     if padding == "valid":
