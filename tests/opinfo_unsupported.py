@@ -22,10 +22,6 @@ def _negative_divisor(sample):
     return divisor is not None and divisor < 0
 
 
-def _has_tensor_argument(sample):
-    return any(isinstance(arg, torch.Tensor) for arg in list(sample.args) + list(sample.kwargs.values()))
-
-
 def _empty_or_scalar_input(sample):
     return isinstance(sample.input, torch.Tensor) and (sample.input.numel() == 0 or sample.input.dim() == 0)
 
@@ -36,7 +32,6 @@ def _has_empty_tensor(sample):
 
 
 UNSUPPORTED = {
-    "clamp": [(_has_tensor_argument, "tensor bounds are not supported")],
     "nn.functional.batch_norm": [(_empty_or_scalar_input, "an input of shape (0,) raises")],
     "nn.functional.avg_pool2d": [(_negative_divisor, "a negative divisor_override is refused "
                                                      "(torch divides by it)")],

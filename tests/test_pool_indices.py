@@ -38,3 +38,23 @@ def test_adaptive_max_pool_module_returns_indices_and_routes_gradients():
     (values * values).sum().backward()
     (expected_values * expected_values).sum().backward()
     np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-6)
+
+
+def test_max_unpool_module_inverts_pooling_as_torch():
+    x = np.random.default_rng(2).standard_normal((2, 3, 6, 5)).astype(np.float32)
+    ours_x, theirs_x = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    values, indices = mg.nn.MaxPool2d(2, return_indices=True)(ours_x)
+    expected_values, expected_indices = torch.nn.MaxPool2d(2, return_indices=True)(theirs_x)
+    ours = mg.nn.MaxUnpool2d(2)(values, indices, output_size=(6, 5))
+    theirs = torch.nn.MaxUnpool2d(2)(expected_values, expected_indices, output_size=(6, 5))
+    assert repr(mg.nn.MaxUnpool2d(2)) == repr(torch.nn.MaxUnpool2d(2))
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+    weights = np.random.default_rng(3).standard_normal((2, 3, 6, 5)).astype(np.float32)
+    (ours * mg.tensor(weights)).sum().backward()
+    (theirs * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-6)
+
+
+def test_max_unpool_names_an_index_outside_the_output():
+    with pytest.raises(RuntimeError, match="invalid max index 9 .* size \\(2, 2\\)"):
+        mg.nn.functional.max_unpool2d(mg.ones(1, 1, 1, 1), mg.tensor([[[[9]]]]), 2)

@@ -8,9 +8,10 @@ import numpy as np
 from .. import autograd
 from ..device import move
 from .dims import normalize_dim, normalize_dims
-from .elementwise import (Abs, Add, BitwiseAnd, BitwiseNot, BitwiseOr, BitwiseXor, Clamp, Cos, Div,
-                          Eq, Exp, FloorDivide, Ge, Gt, Le, Log, Lt, Maximum, Minimum, Mul, Ne, Neg,
-                          Pow, Relu, Remainder, RoundedDiv, Sigmoid, Sin, Sqrt, Sub, Tanh, Where)
+from .elementwise import (Abs, Add, BitwiseAnd, BitwiseNot, BitwiseOr, BitwiseXor, Clamp,
+                          ClampTensor, Cos, Div, Eq, Exp, FloorDivide, Ge, Gt, Le, Log, Lt, Maximum,
+                          Minimum, Mul, Ne, Neg, Pow, Relu, Remainder, RoundedDiv, Sigmoid, Sin,
+                          Sqrt, Sub, Tanh, Where)
 from .reduce import (ArgExtremum, Extremum, Logical, LogSoftmax, LogSumExp, Mean, Prod, Softmax,
                      Sum, TakeAlongDim, Var)
 from .shape import (Cast, Cat, Copy, CopyInto, Expand, FullLike, GetItem, MatMul, Permute, Repeat,
@@ -51,6 +52,10 @@ def square(input):
 
 
 def clamp(input, min=None, max=None):
+    if isinstance(min, autograd.Tensor) or isinstance(max, autograd.Tensor):
+        if min is None and max is None:
+            raise RuntimeError("clamp: at least one of min and max must not be None")
+        return ClampTensor.apply(input, min, max)
     return Clamp.apply(input, low=min, high=max)
 
 

@@ -359,6 +359,34 @@ class Clamp(Function):
         return grad * inside
 
 
+class ClampTensor(Function):
+    """clamp with a tensor bound (the other a number, a tensor or None): min(max(x, low), high),
+    broadcast, with torch's gradients: to x inside [low, high], to low below it, to high above it
+    and wherever low > high (where the result is high)."""
+
+    def forward(self, x, low, high):
+        self.meta = [(getattr(v, "shape", ()), getattr(v, "dtype", None)) for v in (x, low, high)]
+        dtype = result_type(*(v for v in (x, low, high) if v is not None))
+        x, low, high = (v.astype(dtype, copy=False) if hasattr(v, "astype") else v
+                        for v in (x, low, high))
+        self.save_for_backward(x, low, high)
+        out = x if low is None else self.xp.maximum(x, low)
+        return out if high is None else self.xp.minimum(out, high)
+
+    def backward(self, grad):
+        x, low, high = self.saved_tensors
+        inside, below, above = True, None, None
+        crossed = False if low is None or high is None else low > high
+        if low is not None:
+            inside, below = x >= low, (x < low) & ~crossed
+        if high is not None:
+            inside, above = inside & (x <= high), (x > high) | crossed
+        return tuple(None if mask is None or not self.needs_input_grad[i] else
+                     sum_to_shape(self.xp.where(mask, grad, grad.dtype.type(0)),
+                                  self.meta[i][0]).astype(self.meta[i][1], copy=False)
+                     for i, mask in enumerate((inside, below, above)))
+
+
 class Where(Function):
     def forward(self, condition, a, b):
         self.meta = [(getattr(x, "shape", ()), getattr(x, "dtype", None)) for x in (a, b)]

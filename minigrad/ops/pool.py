@@ -53,6 +53,56 @@ def _with_indices(input, pool, params):
     return MaxPoolAt.apply(input, indices, pool=pool, params=params), indices
 
 
+class MaxUnpool2d(Function):
+    """Each value placed at its flat H x W index in a zero plane (max_pool2d's indices); the
+    gradient is read back from there."""
+
+    def forward(self, x, indices, size):
+        xp = self.xp
+        N, C = x.shape[:2]
+        flat = indices.reshape(N, C, -1)
+        self.save_for_backward(flat)
+        self.x_shape = x.shape
+        out = xp.zeros((N, C, size[0] * size[1]), dtype=x.dtype)
+        n, c, _ = xp.ogrid[:N, :C, :1]
+        out[n, c, flat] = x.reshape(N, C, -1)
+        return out.reshape(N, C, *size)
+
+    def backward(self, grad):
+        flat, = self.saved_tensors
+        N, C = self.x_shape[:2]
+        picked = self.xp.take_along_axis(grad.reshape(N, C, -1), flat, axis=2)
+        return picked.reshape(self.x_shape), None
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool2d(return_indices=True): zeros but at the indices."""
+    if input.ndim == 3:
+        return max_unpool2d(input.unsqueeze(0), indices.unsqueeze(0), kernel_size, stride,
+                            padding, output_size).squeeze(0)
+    check_4d("max_unpool2d", input)
+    if tuple(indices.shape) != tuple(input.shape) or indices.is_floating_point():
+        raise RuntimeError(f"max_unpool2d: expected integer indices of the input's shape "
+                           f"{tuple(input.shape)}, got {indices.dtype} {tuple(indices.shape)}")
+    kernel = pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else pair(stride, "stride")
+    padding = pair(padding, "padding")
+    if output_size is None:
+        size = tuple((input.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + kernel[i]
+                     for i in range(2))
+    else:
+        size = tuple(output_size)[-2:]
+        if len(tuple(output_size)) not in (2, 4):
+            raise RuntimeError(f"max_unpool2d: output_size must be (H, W) or (N, C, H, W), got "
+                               f"{tuple(output_size)}")
+    data = indices._data
+    if data.size and (int(data.min()) < 0 or int(data.max()) >= size[0] * size[1]):
+        raise RuntimeError(f"max_unpool2d: Found an invalid max index {int(data.max())} (or "
+                           f"{int(data.min())}) for an output of size {size}")
+    return MaxUnpool2d.apply(input, indices, size=size)
+
+
 class AvgPool2d(Function):
     def forward(self, x, params):
         self.params, self.x_shape = params, x.shape
