@@ -25,8 +25,8 @@ _SET_THREADS_SYMBOLS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set
                         "openblas_set_num_threads64_", "openblas_set_num_threads")
 
 
-def _openblas_single_threaded():
-    """Set NumPy's OpenBLAS to one thread; True if it was found and set."""
+def _make_openblas_single_threaded():
+    """Set NumPy's OpenBLAS to one thread (README, Threads); True if it was found and set."""
     if "OPENBLAS_NUM_THREADS" in os.environ:
         return False
     try:
@@ -47,7 +47,7 @@ def _openblas_single_threaded():
     return False
 
 
-OPENBLAS_SINGLE_THREADED = _openblas_single_threaded()
+_make_openblas_single_threaded()
 _pool = None
 
 

@@ -17,23 +17,6 @@ from . import blas
 from .blas import run_split
 
 
-@njit(inline="always")
-def _valid_range(out_size, in_size, stride, offset):
-    """Output positions o in [lo, hi) whose input position o * stride + offset lies in [0, in_size);
-    both within [0, out_size] (a dilated tap can fall wholly on padding: then lo == hi)."""
-    lo = 0
-    if offset < 0:
-        lo = (-offset + stride - 1) // stride
-    if lo > out_size:
-        lo = out_size
-    hi = (in_size - 1 - offset) // stride + 1
-    if hi > out_size:
-        hi = out_size
-    if hi < lo:
-        hi = lo
-    return lo, hi
-
-
 @njit(nogil=True, fastmath=True, cache=True)
 def im2col_sample(x, n, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, columns, col0, padded):
     """columns[:, col0:col0 + OH * OW] = the columns of sample n: row (c, kh, kw), column (oh, ow).
