@@ -11,12 +11,7 @@ from .device import Device as device
 from .device import get_device, set_device
 from .dtypes import (bool_ as bool, double, dtype, float, float16, float32, float64, half, int,
                      int8, int16, int32, int64, long, short, uint8)
-from .ops import (abs, add, all, any, argmax, argmin, bitwise_and, bitwise_not, bitwise_or,
-                  bitwise_xor, cat, clamp, clip, clone, concat, concatenate, cos, div, eq, exp,
-                  expand, flatten, floor_divide, ge, gt, le, log, log_softmax, logsumexp, lt,
-                  matmul, max, maximum, mean, min, minimum, mm, mul, ne, neg, permute, pow, prod, relu, remainder,
-                  repeat, reshape, sigmoid, sin, softmax, sqrt, square, squeeze, stack, std, sub,
-                  sum, swapaxes, t, tanh, transpose, true_divide, unsqueeze, var, where)
+from .ops import registry as _registry
 from .random import manual_seed
 from .serialization import load, save
 from .tensor import (Size, Tensor, channels_last, channels_last_3d, contiguous_format, memory_format,
@@ -30,5 +25,7 @@ def is_tensor(obj):
 def numel(input):
     return input.numel()
 
+
+globals().update(_registry.registered(_registry.TORCH))
 
 __version__ = "0.1.0"

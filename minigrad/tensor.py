@@ -6,6 +6,7 @@ import numpy as np
 from . import autograd, dtypes, ops
 from .device import Device, backend, move
 from .autograd import Version
+from .ops.registry import METHOD, as_method, registered
 
 
 class memory_format:
@@ -432,20 +433,14 @@ for _name, _function in [("eq", ops.eq), ("ne", ops.ne), ("lt", ops.lt), ("le", 
     setattr(Tensor, f"__{_name}__", _binary_method(_function))
 
 
-def _method(function):
-    """A functional op as a method. Plain functions bind `self` by themselves; the bound
-    `Function.apply` classmethods do not, so they get a wrapper."""
-    if isinstance(function, types.FunctionType):
-        return function
-    return lambda self, *args, **kwargs: function(self, *args, **kwargs)
-
-
-Tensor.__neg__ = _method(ops.neg)
+Tensor.__neg__ = as_method(ops.neg)
 Tensor.__pos__ = lambda self: self
-Tensor.__abs__ = _method(ops.abs)
-Tensor.__invert__ = _method(ops.bitwise_not)
+Tensor.__abs__ = as_method(ops.abs)
+Tensor.__invert__ = as_method(ops.bitwise_not)
 Tensor.__getitem__ = ops.getitem
-for _name in ops.TENSOR_METHODS:
-    setattr(Tensor, _name, _method(getattr(ops, _name)))
+for _name, _function in registered(METHOD).items():
+    if _name in vars(Tensor):
+        raise RuntimeError(f"Tensor.{_name} is both defined in tensor.py and registered as an op")
+    setattr(Tensor, _name, as_method(_function))
 
 autograd.Tensor = Tensor

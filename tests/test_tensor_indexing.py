@@ -219,8 +219,8 @@ def test_setitem_casts_value_to_tensor_dtype():
 @given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), data=st.data())
 def test_gpu_index_bounds_check_agrees_with_numpy(shape, data):
     # CuPy wraps out-of-range integer indices around; the op layer checks them itself on the GPU
-    # (ops._check_array_bounds), and must raise exactly where NumPy raises.
-    from minigrad.ops import _check_array_bounds
+    # (ops.indexing._check_array_bounds), and must raise exactly where NumPy raises.
+    from minigrad.ops.indexing import _check_array_bounds
     shape = tuple(shape)
     items = []
     for size in shape[:data.draw(st.integers(1, len(shape)))]:

@@ -1,7 +1,8 @@
 """conv2d as an autograd op on the device's kernels, with PyTorch's arguments and clear errors."""
 from ..autograd import Function
-from .elementwise import _float
+from .unary import as_float
 from .layers import pad
+from .registry import FUNCTIONAL, op
 
 
 def pair(value, name):
@@ -36,7 +37,7 @@ def check_window(name, input_shape, kernel, padding, dilation):
 class Conv2d(Function):
     def forward(self, x, weight, bias, stride, padding, dilation, groups):
         xp = self.xp
-        x, weight = xp.ascontiguousarray(_float(x)), xp.ascontiguousarray(weight)
+        x, weight = xp.ascontiguousarray(as_float(x)), xp.ascontiguousarray(weight)
         self.params = stride, padding, dilation, groups
         self.x_shape, self.w_shape, self.has_bias = x.shape, weight.shape, bias is not None
         self.save_for_backward(x, weight)
@@ -49,6 +50,7 @@ class Conv2d(Function):
                                             *self.params)
 
 
+@op(FUNCTIONAL)
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """torch.nn.functional.conv2d: input (N, C_in, H, W) or (C_in, H, W), weight
     (C_out, C_in / groups, KH, KW); padding may be an int, a pair, "valid" or "same"."""

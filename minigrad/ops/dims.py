@@ -36,3 +36,8 @@ def sum_to_shape(grad, shape):
 def broadcast_error(name, a, b):
     shape_a, shape_b = (tuple(getattr(x, "shape", ())) for x in (a, b))
     return RuntimeError(f"{name}: shapes {shape_a} and {shape_b} cannot be broadcast together")
+
+
+def dim_or_axis(dim, axis):
+    """The dimension argument under either of torch's names (dim=, or NumPy's axis=)."""
+    return axis if dim is None else dim

@@ -1,9 +1,12 @@
 """Elementwise ops: arithmetic with broadcasting and PyTorch's type promotion, math, activations."""
 import numpy as np
 
+from .. import autograd
 from ..autograd import Function
 from ..dtypes import DEFAULT_FLOAT, result_type
 from .dims import broadcast_error, sum_to_shape
+from .registry import METHOD, TORCH, op, register
+from .unary import quiet
 
 
 def _cast(x, dtype):
@@ -20,21 +23,6 @@ def _promote(a, b, floating=False):
     if floating and dtype.kind != "f":
         dtype = DEFAULT_FLOAT.np
     return _cast(a, dtype), _cast(b, dtype)
-
-
-def quiet(method):
-    """Run a forward or backward whose math may give inf or nan without NumPy's warnings,
-    as torch does (x / 0, log(0), sqrt(-1), exp overflow)."""
-    def quiet_method(self, *args, **kwargs):
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return method(self, *args, **kwargs)
-    quiet_method.__name__ = method.__name__
-    return quiet_method
-
-
-def _float(x):
-    """Integer and bool inputs of math functions compute in the default float dtype, as in torch."""
-    return x if x.dtype.kind == "f" else x.astype(DEFAULT_FLOAT.np)
 
 
 class _Binary(Function):
@@ -219,127 +207,6 @@ BitwiseOr = _comparison("BitwiseOr", lambda a, b: a | b)
 BitwiseXor = _comparison("BitwiseXor", lambda a, b: a ^ b)
 
 
-class BitwiseNot(Function):
-    differentiable = False
-
-    def forward(self, x):
-        return ~x
-
-
-class Neg(Function):
-    def forward(self, x):
-        return -x
-
-    def backward(self, grad):
-        return -grad
-
-
-class Exp(Function):
-    @quiet
-    def forward(self, x):
-        out = self.xp.exp(_float(x))
-        self.save_for_backward(out)
-        return out
-
-    @quiet
-    def backward(self, grad):
-        out, = self.saved_tensors
-        return grad * out
-
-
-class Log(Function):
-    @quiet
-    def forward(self, x):
-        x = _float(x)
-        self.save_for_backward(x)
-        return self.xp.log(x)
-
-    @quiet
-    def backward(self, grad):
-        x, = self.saved_tensors
-        return grad / x
-
-
-class Sqrt(Function):
-    @quiet
-    def forward(self, x):
-        out = self.xp.sqrt(_float(x))
-        self.save_for_backward(out)
-        return out
-
-    @quiet
-    def backward(self, grad):
-        out, = self.saved_tensors
-        return grad / (2 * out)
-
-
-class Abs(Function):
-    def forward(self, x):
-        self.save_for_backward(x)
-        return self.xp.abs(x)
-
-    def backward(self, grad):
-        x, = self.saved_tensors
-        return grad * self.xp.sign(x)
-
-
-class Sin(Function):
-    def forward(self, x):
-        x = _float(x)
-        self.save_for_backward(x)
-        return self.xp.sin(x)
-
-    def backward(self, grad):
-        x, = self.saved_tensors
-        return grad * self.xp.cos(x)
-
-
-class Cos(Function):
-    def forward(self, x):
-        x = _float(x)
-        self.save_for_backward(x)
-        return self.xp.cos(x)
-
-    def backward(self, grad):
-        x, = self.saved_tensors
-        return -grad * self.xp.sin(x)
-
-
-class Tanh(Function):
-    def forward(self, x):
-        out = self.xp.tanh(_float(x))
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, grad):
-        out, = self.saved_tensors
-        return grad * (1 - out * out)
-
-
-class Sigmoid(Function):
-    def forward(self, x):
-        xp, x = self.xp, _float(x)
-        e = xp.exp(-xp.abs(x))  # never overflows: exp of a non-positive number
-        out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, grad):
-        out, = self.saved_tensors
-        return grad * out * (1 - out)
-
-
-class Relu(Function):
-    def forward(self, x):
-        out = self.kernels.relu_forward(x)
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, grad):
-        out, = self.saved_tensors
-        return self.kernels.relu_backward(grad, out)
-
-
 class Clamp(Function):
     def forward(self, x, low=None, high=None):
         if low is None and high is None:
@@ -410,3 +277,76 @@ class Where(Function):
                 shape, dtype = self.meta[i]
                 grads[i] = sum_to_shape(chosen, shape).astype(dtype, copy=False)
         return None, grads[0], grads[1]
+
+
+# ----- the public functions ----------------------------------------------------------------------
+mul = register(Mul.apply, TORCH, METHOD, name="mul", aliases=("multiply",))
+pow = register(Pow.apply, TORCH, METHOD, name="pow")
+floor_divide = register(FloorDivide.apply, TORCH, METHOD, name="floor_divide")
+remainder = register(Remainder.apply, TORCH, METHOD, name="remainder")
+eq, ne, lt, le, gt, ge = (register(f.apply, TORCH, METHOD, name=f.__name__.lower())
+                          for f in (Eq, Ne, Lt, Le, Gt, Ge))
+bitwise_and = register(BitwiseAnd.apply, TORCH, METHOD, name="bitwise_and")
+bitwise_or = register(BitwiseOr.apply, TORCH, METHOD, name="bitwise_or")
+bitwise_xor = register(BitwiseXor.apply, TORCH, METHOD, name="bitwise_xor")
+
+
+@op(TORCH, METHOD)
+def add(input, other, *, alpha=1):
+    return Add.apply(input, other if alpha == 1 else Mul.apply(other, alpha))
+
+
+@op(TORCH, METHOD, aliases=("subtract",))
+def sub(input, other, *, alpha=1):
+    return Sub.apply(input, other if alpha == 1 else Mul.apply(other, alpha))
+
+
+@op(TORCH, METHOD, aliases=("true_divide", "divide"))
+def div(input, other, *, rounding_mode=None):
+    if rounding_mode is None:
+        return Div.apply(input, other)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor', "
+                         f"got {rounding_mode!r}")
+    return RoundedDiv.apply(input, other, rounding_mode=rounding_mode)
+
+
+@op(TORCH, METHOD)
+def square(input):
+    return Mul.apply(input, input)
+
+
+@op(TORCH, METHOD, aliases=("clip",))
+def clamp(input, min=None, max=None):
+    if isinstance(min, autograd.Tensor) or isinstance(max, autograd.Tensor):
+        if min is None and max is None:
+            raise RuntimeError("clamp: at least one of min and max must not be None")
+        return ClampTensor.apply(input, min, max)
+    return Clamp.apply(input, low=min, high=max)
+
+
+@op(TORCH)
+def where(condition, input, other):
+    return Where.apply(condition, input, other)
+
+
+register(lambda self, condition, other: Where.apply(condition, self, other), METHOD, name="where")
+
+
+def _tensors(name, input, other):
+    for operand in (input, other):
+        if not isinstance(operand, autograd.Tensor):
+            raise TypeError(f"{name}(): expected two Tensors, got {type(input).__name__} and "
+                            f"{type(other).__name__}")
+
+
+@op(TORCH, METHOD)
+def maximum(input, other):
+    _tensors("maximum", input, other)
+    return Maximum.apply(input, other)
+
+
+@op(TORCH, METHOD)
+def minimum(input, other):
+    _tensors("minimum", input, other)
+    return Minimum.apply(input, other)

@@ -1,7 +1,8 @@
-"""The ops under nn's layers: pad, leaky_relu, dropout, linear, batch_norm."""
+"""The ops under nn's layers: pad, dropout, linear, batch_norm."""
 from ..autograd import Function
 from ..random import generator
 from .elementwise import Mul
+from .registry import FUNCTIONAL, op
 
 
 class Pad(Function):
@@ -48,6 +49,7 @@ class IndexPad(Function):
         return grad
 
 
+@op(FUNCTIONAL)
 def pad(input, pad, mode="constant", value=0.0):
     """torch.nn.functional.pad: `pad` lists (before, after) pairs from the last dim backwards;
     a negative width crops. Modes: constant, reflect, replicate, circular."""
@@ -86,23 +88,7 @@ def pad(input, pad, mode="constant", value=0.0):
     return IndexPad.apply(input, mode=mode, widths=tuple(pairs))
 
 
-class LeakyRelu(Function):
-    def forward(self, x, slope):
-        self.save_for_backward(x)
-        self.slope = slope
-        return self.xp.where(x > 0, x, x * x.dtype.type(slope))
-
-    def backward(self, grad):
-        x, = self.saved_tensors
-        return self.xp.where(x > 0, grad, grad * grad.dtype.type(self.slope))
-
-
-def leaky_relu(input, negative_slope=0.01, inplace=False):
-    if inplace:
-        return input._inplace(LeakyRelu.apply, slope=negative_slope)
-    return LeakyRelu.apply(input, slope=negative_slope)
-
-
+@op(FUNCTIONAL)
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability p and scale the rest by 1 / (1 - p), in training only."""
     if not 0 <= p <= 1:
@@ -142,6 +128,7 @@ class Linear(Function):
         return grad_x, grad_w, grad_b
 
 
+@op(FUNCTIONAL)
 def linear(input, weight, bias=None):
     if input.ndim == 0 or weight.ndim != 2 or input.shape[-1] != weight.shape[1]:
         rows = input.numel() // input.shape[-1] if input.ndim and input.shape[-1] else 0
@@ -162,9 +149,8 @@ class BatchNorm(Function):
     statistics and updates the running ones in place; in eval it uses the running ones.
 
     Training mode runs the device's fused kernels (batch_norm_forward / batch_norm_backward) on the
-    input viewed as (N, C, rest, 1); measured on the CPU, (32, 64, 32, 32) float32, 2 threads: the
-    backward pass 7.8 ms fused against 20.9 ms for the xp composition. Eval mode keeps the xp form
-    (a per-channel affine map)."""
+    input viewed as (N, C, rest, 1): one pass over the batch instead of the xp composition's several.
+    Eval mode keeps the xp form (a per-channel affine map)."""
 
     def forward(self, x, gamma, beta, running_mean, running_var, training, momentum, eps):
         xp = self.xp
@@ -205,6 +191,7 @@ class BatchNorm(Function):
         return grad_x, grad_gamma, grad_beta
 
 
+@op(FUNCTIONAL)
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     if input.ndim < 2:

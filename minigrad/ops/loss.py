@@ -4,6 +4,7 @@ Nothing here moves a value to the host (a GPU sync) but the target range check."
 from ..autograd import Function
 from ..device import is_capturing
 from .reduce import LogSoftmax
+from .registry import FUNCTIONAL, op
 
 
 class NllLoss(Function):
@@ -101,6 +102,7 @@ def _target_scales(target, weight, ignore_index, dtype):
     return safe, xp.where(valid, weight._data[safe], 0).astype(dtype, copy=False)
 
 
+@op(FUNCTIONAL)
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     shape = tuple(target.shape)
     input, target = _one_sample_as_batch(input, target)
@@ -113,6 +115,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return _reduce(losses, reduction, scale.sum())
 
 
+@op(FUNCTIONAL)
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     """log_softmax then nll_loss; with label smoothing, each class also takes a share of
@@ -162,6 +165,7 @@ def _cross_entropy_with_probabilities(input, target, weight, reduction, label_sm
     return losses.mean() if reduction == "mean" else _reduce(losses, reduction, None)
 
 
+@op(FUNCTIONAL)
 def mse_loss(input, target, reduction="mean"):
     if tuple(input.shape) != tuple(target.shape):
         raise RuntimeError(f"mse_loss: input shape {tuple(input.shape)} and target shape "

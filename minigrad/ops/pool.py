@@ -2,6 +2,7 @@
 from ..autograd import Function
 from ..kernels.shapes import output_size
 from .conv import check_4d, check_window, pair
+from .registry import FUNCTIONAL, op
 
 
 class MaxPool2d(Function):
@@ -75,6 +76,7 @@ class MaxUnpool2d(Function):
         return picked.reshape(self.x_shape), None
 
 
+@op(FUNCTIONAL)
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The inverse of max_pool2d(return_indices=True): zeros but at the indices."""
     if input.ndim == 3:
@@ -175,6 +177,7 @@ def _window(name, input, kernel_size, stride, padding, dilation, ceil_mode):
     return kernel, stride, padding, dilation
 
 
+@op(FUNCTIONAL)
 @_batched
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
@@ -186,6 +189,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return MaxPool2d.apply(input, params=params)
 
 
+@op(FUNCTIONAL)
 @_batched
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
@@ -206,11 +210,13 @@ def _adaptive_size(input, output_size):
     return size
 
 
+@op(FUNCTIONAL)
 @_batched
 def adaptive_avg_pool2d(input, output_size):
     return AdaptiveAvgPool2d.apply(input, output_size=_adaptive_size(input, output_size))
 
 
+@op(FUNCTIONAL)
 @_batched
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     size = _adaptive_size(input, output_size)

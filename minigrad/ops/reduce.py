@@ -1,8 +1,17 @@
 """Reductions over dims, and the softmax family."""
+import builtins
+from collections import namedtuple
+
 import numpy as np
 
 from ..autograd import Function
-from .dims import normalize_dim, normalize_dims
+from .. import autograd
+from ..dtypes import to_dtype
+from .dims import dim_or_axis, normalize_dim, normalize_dims
+from .elementwise import maximum, minimum
+from .registry import FUNCTIONAL, METHOD, TORCH, op
+from .shape import squeeze
+from .unary import sqrt
 
 
 def _expand_back(grad, axes, keepdim, shape, xp):
@@ -86,7 +95,7 @@ class Var(Function):
     def forward(self, x, dim=None, correction=1, keepdim=False):
         self.axes, self.keepdim, self.shape = normalize_dims(dim, x.ndim), keepdim, x.shape
         count = int(np.prod([x.shape[a] for a in self.axes]))
-        self.divisor = x.dtype.type(max(count - correction, 0))
+        self.divisor = x.dtype.type(builtins.max(count - correction, 0))
         centered = x - x.mean(axis=self.axes, keepdims=True)
         self.save_for_backward(centered)
         return (centered * centered).sum(axis=self.axes, keepdims=keepdim) / self.divisor
@@ -180,3 +189,107 @@ class LogSumExp(Function):
     def backward(self, grad):
         x, out = self.saved_tensors
         return _expand_back(grad, self.axes, self.keepdim, self.shape, self.xp) * self.xp.exp(x - out)
+
+
+# ----- the public functions ----------------------------------------------------------------------
+@op(TORCH, METHOD)
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    return Sum.apply(input, dim=dim_or_axis(dim, axis), keepdim=keepdim,
+                     dtype=None if dtype is None else to_dtype(dtype).np)
+
+
+@op(TORCH, METHOD)
+def mean(input, dim=None, keepdim=False, *, axis=None):
+    return Mean.apply(input, dim=dim_or_axis(dim, axis), keepdim=keepdim)
+
+
+MinMax = namedtuple("MinMax", ["values", "indices"])
+
+
+def _extremum(input, dim, keepdim, largest):
+    if dim is None:
+        return Extremum.apply(input, largest=largest)
+    if input.ndim == 0:  # dim 0 or -1 of a 0-d tensor: the value itself, at index 0
+        normalize_dim(dim, 0)
+        return _extremum(input.reshape(1), 0, False, largest)
+    dim = normalize_dim(dim, input.ndim)
+    index = ArgExtremum.apply(input, dim=dim, keepdim=True, largest=largest)
+    values = TakeAlongDim.apply(input, index, dim=dim)
+    if not keepdim:
+        values, index = squeeze(values, dim), squeeze(index, dim)
+    return MinMax(values, index)
+
+
+@op(TORCH, METHOD)
+def max(input, dim=None, keepdim=False, *, axis=None):
+    if isinstance(dim, autograd.Tensor):  # torch.max(a, b): the elementwise form
+        return maximum(input, dim)
+    return _extremum(input, dim_or_axis(dim, axis), keepdim, largest=True)
+
+
+@op(TORCH, METHOD)
+def min(input, dim=None, keepdim=False, *, axis=None):
+    if isinstance(dim, autograd.Tensor):
+        return minimum(input, dim)
+    return _extremum(input, dim_or_axis(dim, axis), keepdim, largest=False)
+
+
+@op(TORCH, METHOD)
+def argmax(input, dim=None, keepdim=False, *, axis=None):
+    return ArgExtremum.apply(input, dim=dim_or_axis(dim, axis), keepdim=keepdim, largest=True)
+
+
+@op(TORCH, METHOD)
+def argmin(input, dim=None, keepdim=False, *, axis=None):
+    return ArgExtremum.apply(input, dim=dim_or_axis(dim, axis), keepdim=keepdim, largest=False)
+
+
+@op(TORCH, METHOD)
+def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None):
+    if isinstance(dim, bool):  # torch.var(x, unbiased): the overload without dim
+        dim, unbiased = None, dim
+    correction = (1 if unbiased else 0) if correction is None else correction
+    return Var.apply(input, dim=dim_or_axis(dim, axis), correction=correction, keepdim=keepdim)
+
+
+@op(TORCH, METHOD)
+def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None):
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return sqrt(var(input, dim, unbiased, keepdim, correction=correction, axis=axis))
+
+
+@op(TORCH, METHOD)
+def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    dim = dim_or_axis(dim, axis)
+    if dtype is not None:
+        input = input.to(dtype)
+    if input.ndim == 0 and dim is not None:  # dim 0 or -1 of a 0-d tensor
+        normalize_dim(dim, 0)
+        return Prod.apply(input.reshape(1), dim=0)
+    return Prod.apply(input, dim=dim, keepdim=keepdim)
+
+
+@op(TORCH, METHOD)
+def all(input, dim=None, keepdim=False, *, axis=None):
+    return Logical.apply(input, dim=dim_or_axis(dim, axis), keepdim=keepdim, every=True)
+
+
+@op(TORCH, METHOD)
+def any(input, dim=None, keepdim=False, *, axis=None):
+    return Logical.apply(input, dim=dim_or_axis(dim, axis), keepdim=keepdim, every=False)
+
+
+@op(TORCH, FUNCTIONAL, METHOD)
+def softmax(input, dim, dtype=None):
+    return Softmax.apply(input if dtype is None else input.to(dtype), dim=dim)
+
+
+@op(TORCH, FUNCTIONAL, METHOD)
+def log_softmax(input, dim, dtype=None):
+    return LogSoftmax.apply(input if dtype is None else input.to(dtype), dim=dim)
+
+
+@op(TORCH, METHOD)
+def logsumexp(input, dim, keepdim=False):
+    return LogSumExp.apply(input, dim=dim, keepdim=keepdim)

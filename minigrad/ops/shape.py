@@ -1,10 +1,13 @@
-"""Ops that move elements around: reshape, permute, expand, repeat, cat, indexing, casts, matmul."""
+"""Ops that move elements around: reshape, permute, expand, repeat, cat; casts and copies."""
+import builtins
+
 import numpy as np
 
 from ..device import backend, move
 from ..autograd import Function
 from ..dtypes import result_type
-from .dims import sum_to_shape
+from .dims import dim_or_axis, normalize_dim, normalize_dims, sum_to_shape
+from .registry import METHOD, TORCH, op
 
 
 class Reshape(Function):
@@ -96,51 +99,6 @@ class Cat(Function):
                      for p, d, needed in zip(parts, self.dtypes, self.needs_input_grad))
 
 
-class GetItem(Function):
-    is_view = True
-
-    def forward(self, x, index, basic):
-        self.index, self.basic, self.shape, self.dtype = index, basic, x.shape, x.dtype
-        try:
-            return x[index]
-        except IndexError as error:
-            raise IndexError(str(error).replace("axis", "dimension")) from None
-
-    def backward(self, grad):
-        full = self.xp.zeros(self.shape, self.dtype)
-        if self.basic:
-            full[self.index] = grad
-        else:  # repeated indices must add up
-            self.xp.add.at(full, self.index, grad)
-        return full
-
-
-class SetItem(Function):
-    """x[index] = value, written into x's own storage (the caller bumps x's version)."""
-
-    def forward(self, x, value, index, basic):
-        self.index = index
-        self.value_meta = getattr(value, "shape", ()), getattr(value, "dtype", None)
-        try:
-            x[index] = value
-        except IndexError as error:
-            raise IndexError(str(error).replace("axis", "dimension")) from None
-        except ValueError:
-            raise RuntimeError(f"shape mismatch: value of shape {tuple(self.value_meta[0])} cannot be "
-                               f"broadcast to indexing result of shape {x[index].shape}") from None
-        return x
-
-    def backward(self, grad):
-        grad_x = grad_value = None
-        if self.needs_input_grad[0]:
-            grad_x = grad.copy()
-            grad_x[self.index] = 0
-        if self.needs_input_grad[1]:
-            shape, dtype = self.value_meta
-            grad_value = sum_to_shape(grad[self.index], shape).astype(dtype, copy=False)
-        return grad_x, grad_value
-
-
 class FullLike(Function):
     """The tensor's shape and dtype filled with a value: fill_() and zero_() cut the history."""
 
@@ -168,31 +126,179 @@ class CopyInto(Function):
         return None, sum_to_shape(grad, shape).astype(dtype, copy=False)
 
 
-class MatMul(Function):
-    """torch.matmul: 1-D operands become a row (left) or a column (right) and are squeezed back."""
+# ----- conversions and fills (the Tensor methods to(), fill_(), copy_() call these) --------------
+def cast(input, dtype):
+    return input if input.dtype is dtype else Cast.apply(input, dtype=dtype)
 
-    def forward(self, a, b):
-        self.shapes = a.shape, b.shape
-        a2 = a.reshape(1, -1) if a.ndim == 1 else a
-        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
-        self.save_for_backward(a2, b2)
-        out = self.kernels.matmul(a2, b2)
-        if a.ndim == 1:
-            out = out.reshape(out.shape[:-2] + out.shape[-1:])
-        if b.ndim == 1:
-            out = out.reshape(out.shape[:-1])
-        return out
 
-    def backward(self, grad):
-        a2, b2 = self.saved_tensors
-        shape_a, shape_b = self.shapes
-        grad = grad.reshape(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-                            + (a2.shape[-2], b2.shape[-1]))
-        grad_a = grad_b = None
-        if self.needs_input_grad[0]:
-            grad_a = self.kernels.matmul(grad, self.xp.swapaxes(b2, -1, -2))
-            grad_a = sum_to_shape(grad_a, a2.shape).reshape(shape_a)
-        if self.needs_input_grad[1]:
-            grad_b = self.kernels.matmul(self.xp.swapaxes(a2, -1, -2), grad)
-            grad_b = sum_to_shape(grad_b, b2.shape).reshape(shape_b)
-        return grad_a, grad_b
+def to_device(input, device):
+    return input if input.device == device else ToDevice.apply(input, device=device)
+
+
+def full_like_value(input, value):
+    return FullLike.apply(input, value=value)
+
+
+def copy_into(input, source):
+    return CopyInto.apply(input, source)
+
+
+# ----- the public functions ----------------------------------------------------------------------
+def _shape_arg(shape):
+    """Sizes given as f(2, 3) or f((2, 3)) as one tuple of ints."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+@op(TORCH, METHOD)
+@op(METHOD, name="view")
+def reshape(input, *shape):
+    shape, numel = _shape_arg(shape), input.numel()
+    unknown = [i for i, s in enumerate(shape) if s == -1]
+    known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+    resolved = list(shape)
+    if len(unknown) > 1:
+        raise RuntimeError(f"only one dimension can be inferred (shape {list(shape)})")
+    if unknown and known != 0 and numel % known == 0:
+        resolved[unknown[0]] = numel // known
+    if builtins.any(s < 0 for s in resolved) or int(np.prod(resolved, dtype=np.int64)) != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    if tuple(resolved) == tuple(input.shape):
+        return input
+    return Reshape.apply(input, shape=tuple(resolved))
+
+
+@op(METHOD, aliases=("reshape_as",))
+def view_as(input, other):
+    return reshape(input, tuple(other.shape))
+
+
+@op(TORCH, METHOD)
+def flatten(input, start_dim=0, end_dim=-1):
+    if input.ndim == 0:
+        return reshape(input, 1)
+    start, end = normalize_dim(start_dim, input.ndim), normalize_dim(end_dim, input.ndim)
+    if start > end:
+        raise RuntimeError(f"flatten() has invalid args: start_dim {start_dim} cannot come after "
+                           f"end_dim {end_dim}")
+    shape = input.shape
+    return reshape(input, tuple(shape[:start]) + (-1,) + tuple(shape[end + 1:]))
+
+
+@op(TORCH, METHOD)
+def squeeze(input, dim=None):
+    dims = normalize_dims(dim, input.ndim)
+    shape = [n for i, n in enumerate(input.shape) if not (i in dims and n == 1)]
+    return reshape(input, tuple(shape))
+
+
+@op(TORCH, METHOD)
+def unsqueeze(input, dim):
+    dim = normalize_dim(dim, input.ndim + 1)
+    shape = list(input.shape)
+    shape.insert(dim, 1)
+    return reshape(input, tuple(shape))
+
+
+@op(TORCH, METHOD)
+def permute(input, *dims):
+    dims = _shape_arg(dims)
+    if len(dims) != input.ndim:
+        raise RuntimeError(f"permute: number of dims {len(dims)} doesn't match the tensor's "
+                           f"{input.ndim} dimensions (shape {tuple(input.shape)})")
+    dims = tuple(normalize_dim(d, input.ndim) for d in dims)
+    if sorted(dims) != list(range(input.ndim)):
+        raise RuntimeError(f"permute: dims {dims} repeat a dim")
+    return Permute.apply(input, dims=dims)
+
+
+@op(TORCH, METHOD, aliases=("swapaxes", "swapdims"))
+def transpose(input, dim0, dim1):
+    if input.ndim < 2:
+        return input
+    dims = list(range(input.ndim))
+    dim0, dim1 = normalize_dim(dim0, input.ndim), normalize_dim(dim1, input.ndim)
+    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    return Permute.apply(input, dims=tuple(dims))
+
+
+@op(TORCH, METHOD)
+def t(input):
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return transpose(input, 0, 1)
+
+
+@op(METHOD)
+def expand(input, *sizes):
+    sizes, shape = _shape_arg(sizes), tuple(input.shape)
+    if len(sizes) < len(shape):
+        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or "
+                           f"equal to the number of dimensions in the tensor ({len(shape)})")
+    padded = (1,) * (len(sizes) - len(shape)) + shape
+    target = tuple(old if new == -1 else new for new, old in zip(sizes, padded))
+    for i, (new, old) in enumerate(zip(target, padded)):
+        if old != 1 and new != old:
+            raise RuntimeError(f"The expanded size of the tensor ({new}) must match the existing size "
+                               f"({old}) at non-singleton dimension {i}. Target sizes: {list(sizes)}. "
+                               f"Tensor sizes: {list(shape)}")
+    return Expand.apply(input, shape=target)
+
+
+@op(METHOD)
+def expand_as(input, other):
+    return expand(input, tuple(other.shape))
+
+
+@op(METHOD)
+def repeat(input, *sizes):
+    sizes = _shape_arg(sizes)
+    if len(sizes) < input.ndim:
+        raise RuntimeError(f"Number of dimensions of repeat dims ({len(sizes)}) can not be smaller "
+                           f"than number of dimensions of tensor ({input.ndim})")
+    return Repeat.apply(input, repeats=sizes)
+
+
+@op(TORCH, METHOD)
+def clone(input):
+    return Copy.apply(input)
+
+
+@op(METHOD)
+def contiguous(input):
+    return input if input._data.flags.c_contiguous else Copy.apply(input)
+
+
+@op(TORCH, aliases=("concat", "concatenate"))
+def cat(tensors, dim=0, *, axis=None):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat expects a non-empty list of tensors")
+    first = tensors[0]
+    dim = normalize_dim(dim_or_axis(dim, axis), first.ndim)
+    for number, tensor in enumerate(tensors):
+        if tensor.ndim != first.ndim:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {first.ndim} and "
+                               f"{tensor.ndim} (tensor number {number} in the list)")
+        for d in range(first.ndim):
+            if d != dim and tensor.shape[d] != first.shape[d]:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {dim}. Expected size "
+                    f"{first.shape[d]} but got size {tensor.shape[d]} for tensor number {number} in "
+                    f"the list (shapes {[tuple(x.shape) for x in tensors]})")
+    return Cat.apply(*tensors, dim=dim)
+
+
+@op(TORCH)
+def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty list of tensors")
+    for number, tensor in enumerate(tensors):
+        if tensor.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(tensors[0].shape)} at entry 0 and {list(tensor.shape)} at "
+                               f"entry {number}")
+    dim = normalize_dim(dim, tensors[0].ndim + 1)
+    return cat([unsqueeze(x, dim) for x in tensors], dim)

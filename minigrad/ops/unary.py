@@ -1,0 +1,134 @@
+"""Unary elementwise math, each op one `unary(...)` line: its rule on arrays and its derivative.
+
+`unary` builds the Function, the public function `minigrad.NAME`, the method `Tensor.NAME` and the
+in-place method `Tensor.NAME_` from the rule; an op with arguments (round's decimals, nan_to_num's
+replacements) passes them to both rules as keywords."""
+import inspect
+
+import numpy as np
+
+from ..autograd import Function
+from ..dtypes import DEFAULT_FLOAT
+from .registry import METHOD, TORCH, register
+
+LN2, LN10 = float(np.log(2)), float(np.log(10))
+
+
+def quiet(method):
+    """Run a forward or backward whose math may give inf or nan without NumPy's warnings,
+    as torch does (x / 0, log(0), sqrt(-1), exp overflow)."""
+    def quiet_method(self, *args, **kwargs):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return method(self, *args, **kwargs)
+    quiet_method.__name__ = method.__name__
+    return quiet_method
+
+
+def as_float(x):
+    """Integer and bool inputs of math functions compute in the default float dtype, as in torch."""
+    return x if x.dtype.kind == "f" else x.astype(DEFAULT_FLOAT.np)
+
+
+class UnaryFunction(Function):
+    """y = rule(xp, x); backward: derivative(xp, saved, grad) with saved = x or y."""
+    keep_dtype = False  # the result keeps an integer input's dtype (neg, abs, floor...)
+    saves = "input"
+
+    @quiet
+    def forward(self, x, **params):
+        x = x if self.keep_dtype else as_float(x)
+        self.params = params
+        out = self.rule(self.xp, x, **params)
+        if self.keep_dtype and out.dtype != x.dtype and out.dtype != np.bool_:
+            out = out.astype(x.dtype)  # NumPy's floor and trunc of integers are floats
+        if self.differentiable:
+            self.save_for_backward(x if self.saves == "input" else out)
+        return out
+
+    @quiet
+    def backward(self, grad):
+        saved, = self.saved_tensors
+        return self.derivative(self.xp, saved, grad, **self.params)
+
+
+def unary(name, rule, derivative=None, *, saves="input", keep_dtype=False, inplace=True,
+          aliases=()):
+    """Register the op `name`: rule(xp, x, **params) -> y and derivative(xp, x or y, grad, **params)
+    -> the gradient of x (None: not differentiable, as comparisons). The rule's parameters after
+    x are the op's arguments, positional or keyword."""
+    function = type(name.title().replace("_", ""), (UnaryFunction,), {
+        "rule": staticmethod(rule), "derivative": staticmethod(derivative or (lambda *a, **k: None)),
+        "differentiable": derivative is not None, "saves": saves, "keep_dtype": keep_dtype})
+    public = function.apply
+    arguments = list(inspect.signature(rule).parameters)[2:]
+    if arguments:
+        def public(input, *args, **kwargs):
+            kwargs.update(zip(arguments, args))
+            return function.apply(input, **kwargs)
+        public.__name__ = name
+    register(public, TORCH, METHOD, name=name, aliases=aliases)
+    if inplace:
+        register(lambda self, *args, **kwargs: self._inplace(public, *args, **kwargs), METHOD,
+                 name=name + "_", aliases=tuple(alias + "_" for alias in aliases))
+    return public
+
+
+def zero(xp, x, grad, **params):
+    return xp.zeros_like(grad)
+
+
+def _nan_to_num(xp, x, nan=0.0, posinf=None, neginf=None):
+    return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+neg = unary("neg", lambda xp, x: -x, lambda xp, x, g: -g, keep_dtype=True, aliases=("negative",))
+positive = unary("positive", lambda xp, x: x, lambda xp, x, g: g, keep_dtype=True)
+abs = unary("abs", lambda xp, x: xp.abs(x), lambda xp, x, g: g * xp.sign(x), keep_dtype=True,
+            aliases=("absolute",))
+sign = unary("sign", lambda xp, x: xp.sign(x), zero, keep_dtype=True, aliases=("sgn",))
+floor = unary("floor", lambda xp, x: xp.floor(x), zero, keep_dtype=True)
+ceil = unary("ceil", lambda xp, x: xp.ceil(x), zero, keep_dtype=True)
+trunc = unary("trunc", lambda xp, x: xp.trunc(x), zero, keep_dtype=True, aliases=("fix",))
+round = unary("round", lambda xp, x, decimals=0: xp.round(x, decimals), zero, keep_dtype=True)
+frac = unary("frac", lambda xp, x: x - xp.trunc(x), lambda xp, x, g: g)
+exp = unary("exp", lambda xp, x: xp.exp(x), lambda xp, y, g: g * y, saves="output")
+exp2 = unary("exp2", lambda xp, x: xp.exp2(x), lambda xp, y, g: g * y * y.dtype.type(LN2),
+             saves="output")
+expm1 = unary("expm1", lambda xp, x: xp.expm1(x), lambda xp, y, g: g * (y + 1), saves="output")
+log = unary("log", lambda xp, x: xp.log(x), lambda xp, x, g: g / x)
+log2 = unary("log2", lambda xp, x: xp.log2(x), lambda xp, x, g: g / (x * x.dtype.type(LN2)))
+log10 = unary("log10", lambda xp, x: xp.log10(x), lambda xp, x, g: g / (x * x.dtype.type(LN10)))
+log1p = unary("log1p", lambda xp, x: xp.log1p(x), lambda xp, x, g: g / (x + 1))
+sqrt = unary("sqrt", lambda xp, x: xp.sqrt(x), lambda xp, y, g: g / (2 * y), saves="output")
+rsqrt = unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x), lambda xp, y, g: g * y * y * y * y.dtype.type(-0.5),
+              saves="output")
+reciprocal = unary("reciprocal", lambda xp, x: 1 / x, lambda xp, y, g: -g * y * y, saves="output")
+sin = unary("sin", lambda xp, x: xp.sin(x), lambda xp, x, g: g * xp.cos(x))
+cos = unary("cos", lambda xp, x: xp.cos(x), lambda xp, x, g: -g * xp.sin(x))
+tan = unary("tan", lambda xp, x: xp.tan(x), lambda xp, y, g: g * (1 + y * y), saves="output")
+asin = unary("asin", lambda xp, x: xp.arcsin(x), lambda xp, x, g: g / xp.sqrt(1 - x * x),
+             aliases=("arcsin",))
+acos = unary("acos", lambda xp, x: xp.arccos(x), lambda xp, x, g: -g / xp.sqrt(1 - x * x),
+             aliases=("arccos",))
+atan = unary("atan", lambda xp, x: xp.arctan(x), lambda xp, x, g: g / (1 + x * x), aliases=("arctan",))
+sinh = unary("sinh", lambda xp, x: xp.sinh(x), lambda xp, x, g: g * xp.cosh(x))
+cosh = unary("cosh", lambda xp, x: xp.cosh(x), lambda xp, x, g: g * xp.sinh(x))
+tanh = unary("tanh", lambda xp, x: xp.tanh(x), lambda xp, y, g: g * (1 - y * y), saves="output")
+asinh = unary("asinh", lambda xp, x: xp.arcsinh(x), lambda xp, x, g: g / xp.sqrt(x * x + 1),
+              aliases=("arcsinh",))
+acosh = unary("acosh", lambda xp, x: xp.arccosh(x), lambda xp, x, g: g / xp.sqrt(x * x - 1),
+              aliases=("arccosh",))
+atanh = unary("atanh", lambda xp, x: xp.arctanh(x), lambda xp, x, g: g / (1 - x * x),
+              aliases=("arctanh",))
+deg2rad = unary("deg2rad", lambda xp, x: xp.deg2rad(x), lambda xp, x, g: g * g.dtype.type(np.pi / 180))
+rad2deg = unary("rad2deg", lambda xp, x: xp.rad2deg(x), lambda xp, x, g: g * g.dtype.type(180 / np.pi))
+nan_to_num = unary("nan_to_num", _nan_to_num,
+                   lambda xp, x, g, **params: xp.where(xp.isfinite(x), g, g.dtype.type(0)))
+isnan = unary("isnan", lambda xp, x: xp.isnan(x), keep_dtype=True, inplace=False)
+isinf = unary("isinf", lambda xp, x: xp.isinf(x), keep_dtype=True, inplace=False)
+isposinf = unary("isposinf", lambda xp, x: xp.isposinf(x), keep_dtype=True, inplace=False)
+isneginf = unary("isneginf", lambda xp, x: xp.isneginf(x), keep_dtype=True, inplace=False)
+isfinite = unary("isfinite", lambda xp, x: xp.isfinite(x), keep_dtype=True, inplace=False)
+signbit = unary("signbit", lambda xp, x: xp.signbit(x), keep_dtype=True, inplace=False)
+logical_not = unary("logical_not", lambda xp, x: xp.logical_not(x), keep_dtype=True)
+bitwise_not = unary("bitwise_not", lambda xp, x: ~x, keep_dtype=True)
