@@ -427,3 +427,17 @@ def test_zoo_models_on_simulated_cuda_match_cpu(simulated_cuda, model, shape):
         scale = max(1.0, float(np.abs(p.grad.numpy()).max()))
         np.testing.assert_allclose(q.grad.cpu().numpy(), p.grad.numpy(), rtol=1e-7,
                                    atol=1e-9 * scale, err_msg=name)
+
+
+# ----- erf, erfc, erfinv -------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_error_functions_match_cpu_and_torch(dtype):
+    rng = np.random.default_rng(7)
+    edges = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 1.5, -1 + 1e-7, 0.5], dtype)
+    x = np.concatenate([rng.uniform(-1, 1, 60).astype(dtype), edges])[::-1]  # a strided view
+    for name in ("erf", "erfc", "erfinv"):
+        actual = getattr(GPU, name)(x)
+        # the device's float64 erf may round differently from the CPU's: a few ulps apart
+        np.testing.assert_allclose(actual, getattr(CPU, name)(x), rtol=4 * np.finfo(dtype).eps,
+                                   atol=0, err_msg=name)
+        assert_close(actual, getattr(torch, name)(torch.from_numpy(x.copy())), dtype)

@@ -24,6 +24,8 @@ def _minigrad_callable(op):
     """What minigrad exports for the OpInfo `op`: its function, or its Tensor method."""
     if op.name.startswith("nn.functional."):
         return getattr(mgF, op.name[len("nn.functional."):], None)
+    if op.name.startswith("linalg."):
+        return getattr(getattr(mg, "linalg", None), op.name[len("linalg."):], None)
     if "." in op.name:
         return None
     function = getattr(mg, op.name, None)

@@ -1,9 +1,10 @@
 """2-D max, average and adaptive pooling on the CPU, with torch.nn.functional's semantics.
 
-The window geometry is worked out in Python, per axis, as small integer arrays (where each output
-row's and column's window starts, which of its taps fall inside the input, what it divides by), so
-one compiled kernel serves both the strided and the adaptive form of each pooling: fewer kernels to
-compile, and no bounds tests in the inner loops.
+The window geometry is worked out before the kernel, per axis, as small integer arrays (where each
+output row's and column's window starts, which of its taps fall inside the input, what it divides
+by) by the rules of kernels/pool_rule.py, which the GPU's kernels apply per element: one compiled
+kernel serves both the strided and the adaptive form of each pooling (fewer kernels to compile),
+and the inner loops hold no bounds tests.
 
 Every kernel runs whole (n, c) planes per parallel iteration (or per part: max pooling's 2x2 pass
 and both max poolings' backward pass run in parts, parallel.run_parts, which compile faster), so
@@ -14,6 +15,7 @@ H x W input plane) of the element it took, as int32; the backward pass routes ea
 import numpy as np
 from numba import get_num_threads, njit, prange
 
+from .. import pool_rule
 from ..shapes import output_size
 from .parallel import NoAliasArguments, run_parts
 
@@ -24,25 +26,29 @@ ARGMAX_DTYPE = np.int32
 FINITE_FREE_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
-def _strided_starts(out_size, stride, padding):
-    return np.arange(out_size, dtype=np.int64) * stride - padding
+_window = njit(inline="always")(pool_rule.window)
+_taps_inside = njit(inline="always")(pool_rule.taps_inside)
+_first_tap_index = njit(inline="always")(pool_rule.first_tap_index)
+_averaged_range = njit(inline="always")(pool_rule.averaged_range)
 
-
-def _adaptive_bounds(out_size, in_size):
-    """Output cell i covers input [floor(i * in / out), ceil((i + 1) * in / out))."""
-    cells = np.arange(out_size, dtype=np.int64)
-    return (cells * in_size) // out_size, ((cells + 1) * in_size + out_size - 1) // out_size
+# An adaptive window ignores its kernel, stride and padding: placeholders
+_ADAPTIVE_WINDOW = (0, 1, 0)
 
 
 # ---------------------------------------------------------------------------------------------
 # Max pooling: window o along an axis has taps start[o] + k * dilation, of which those with
-# k in [tap_lo[o], tap_hi[o]) fall inside the input (worked out in Python: no bounds tests inside)
+# k in [tap_lo[o], tap_hi[o]) fall inside the input (worked out here: no bounds tests inside)
 # ---------------------------------------------------------------------------------------------
 
-def _max_taps(size, starts, taps, dilation):
-    """Per output position: window start, and the range of taps that fall inside [0, size)."""
-    tap_lo = np.maximum(0, -(starts // dilation))  # ceil(-start / dilation) for negative starts
-    tap_hi = np.minimum(taps, np.where(starts < size, (size - 1 - starts) // dilation + 1, 0))
+@njit(cache=True)
+def _max_taps(size, cells, kernel, stride, padding, dilation, adaptive):
+    """Per output position along one axis: window start, and the range of taps inside [0, size)."""
+    starts = np.empty(cells, dtype=np.int64)
+    tap_lo, tap_hi = np.empty(cells, dtype=np.int64), np.empty(cells, dtype=np.int64)
+    for cell in range(cells):
+        start, taps = _window(cell, size, cells, kernel, stride, padding, adaptive)
+        starts[cell] = start
+        tap_lo[cell], tap_hi[cell] = _taps_inside(start, taps, dilation, size)
     return starts, tap_lo, tap_hi
 
 
@@ -53,8 +59,8 @@ def _is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
 
 @njit(parallel=True, fastmath=FINITE_FREE_FASTMATH, cache=True)
 def _max_pool_forward(x, W, h_start, h_lo, h_hi, dh, w_start, w_lo, w_hi, dw):
-    """x: (planes, H * W). Flat planes: indexing 2-D views measured 15% slower, and reshaping a
-    view per plane inside the loop costs more than a small plane's work."""
+    """x: (planes, H * W). Flat planes: indexing 2-D views is slower, and reshaping a view per
+    plane inside the loop costs more than a small plane's work."""
     planes = x.shape[0]
     OH, OW = h_start.shape[0], w_start.shape[0]
     y = np.empty((planes, OH * OW), dtype=x.dtype)
@@ -69,11 +75,7 @@ def _max_pool_forward(x, W, h_start, h_lo, h_hi, dh, w_start, w_lo, w_hi, dw):
             for ow in range(OW):
                 w0, kw_lo, kw_hi = w_start[ow], w_lo[ow], w_hi[ow]
                 best = lowest
-                # Like torch, start from the window's first in-bounds element, so that a window of
-                # -inf still has an index. A dilated window can miss the input altogether; then the
-                # output is -inf and torch's index formula (kept here) can point past the plane,
-                # where backward drops the gradient.
-                best_index = (h0 + kh_lo * dh) * W + w0 + kw_lo * dw
+                best_index = _first_tap_index(h0, kh_lo, dh, w0, kw_lo, dw, W)
                 for kh in range(kh_lo, kh_hi):
                     row_start = (h0 + kh * dh) * W + w0
                     for kw in range(kw_lo, kw_hi):
@@ -91,9 +93,8 @@ def _max_pool_forward(x, W, h_start, h_lo, h_hi, dh, w_start, w_lo, w_hi, dw):
 def _max_pool_2x2_part(part, parts, x, argmax, y):
     """Part `part` of `parts` of the (n, c) planes. kernel 2, stride 2, no padding or dilation
     (LeNet's, and most CNNs'), without branches: the scan's compare-and-replace mispredicts half
-    the time on real data (measured on LeNet's first pooling, batch 256: 2.8 ms with branches,
-    0.47 ms like this). The first of the largest in scan order wins: the top pair's winner, unless
-    the bottom pair's is strictly larger. A row of windows that holds a NaN is redone with the
+    the time on real data. The first of the largest in scan order wins: the top pair's winner,
+    unless the bottom pair's is strictly larger. A row of windows that holds a NaN is redone with the
     scan, where the last NaN wins, as in torch. y: (N, C, OH * OW)."""
     N, C, H, W = x.shape
     OH, OW = argmax.shape[2], argmax.shape[3]
@@ -177,8 +178,8 @@ def max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode):
     OW = output_size(W, KW, sw, pw, dw, ceil_mode)
     if dilation == (1, 1) and _is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
         return _max_pool_2x2_forward(x, OH, OW)
-    return _max_pool_planes(x, OH, OW, *_max_taps(H, _strided_starts(OH, sh, ph), KH, dh), dh,
-                            *_max_taps(W, _strided_starts(OW, sw, pw), KW, dw), dw)
+    return _max_pool_planes(x, OH, OW, *_max_taps(H, OH, KH, sh, ph, dh, False), dh,
+                            *_max_taps(W, OW, KW, sw, pw, dw, False), dw)
 
 
 def max_pool2d_backward(grad_y, argmax, x_shape, kernel_size, stride, padding, dilation, ceil_mode):
@@ -190,10 +191,8 @@ def max_pool2d_backward(grad_y, argmax, x_shape, kernel_size, stride, padding, d
 def adaptive_max_pool2d_forward(x, output_size):
     x = np.ascontiguousarray(x)
     (OH, OW), (H, W) = output_size, x.shape[2:]
-    h_start, h_end = _adaptive_bounds(OH, H)
-    w_start, w_end = _adaptive_bounds(OW, W)
-    return _max_pool_planes(x, OH, OW, *_max_taps(H, h_start, h_end - h_start, 1), 1,
-                            *_max_taps(W, w_start, w_end - w_start, 1), 1)
+    return _max_pool_planes(x, OH, OW, *_max_taps(H, OH, *_ADAPTIVE_WINDOW, 1, True), 1,
+                            *_max_taps(W, OW, *_ADAPTIVE_WINDOW, 1, True), 1)
 
 
 def adaptive_max_pool2d_backward(grad_y, argmax, x_shape):
@@ -249,7 +248,7 @@ def _avg_pool_backward(grad_y, H, W, h_lo, h_hi, h_count, w_lo, w_hi, w_count, d
 @njit(parallel=True, fastmath=True, cache=True)
 def _avg_pool_2x2_forward(x, OH, OW, divisor):
     """kernel 2, stride 2, no padding (LeNet-5's and DenseNet's transitions): the generic kernel's
-    two-tap window loops cost 7x (LeNet's first pooling, batch 256: 2.1 ms against 0.3)."""
+    two-tap window loops cost several times this unrolled sum."""
     N, C, H, W = x.shape
     y = np.empty((N, C, OH, OW), dtype=x.dtype)
     divisor = x.dtype.type(divisor)
@@ -287,12 +286,16 @@ def _avg_pool_2x2_backward(grad_y, H, W, divisor):
     return grad_x
 
 
-def _avg_windows(out_size, size, kernel, stride, padding, count_include_pad):
-    """torch's clipping: the divisor counts padding but never the overhang past the padding."""
-    start = _strided_starts(out_size, stride, padding)
-    end = np.minimum(start + kernel, size + padding)
-    lo, hi = np.maximum(start, 0), np.minimum(end, size)
-    return lo, hi, (end - start) if count_include_pad else (hi - lo)
+@njit(cache=True)
+def _avg_windows(size, cells, kernel, stride, padding, adaptive, count_include_pad):
+    """Per output position along one axis: the inputs [lo, hi) it sums and its divisor's factor."""
+    lo, hi = np.empty(cells, dtype=np.int64), np.empty(cells, dtype=np.int64)
+    count = np.empty(cells, dtype=np.int64)
+    for cell in range(cells):
+        start, taps = _window(cell, size, cells, kernel, stride, padding, adaptive)
+        lo[cell], hi[cell], count[cell] = _averaged_range(start, taps, size, padding,
+                                                          count_include_pad)
+    return lo, hi, count
 
 
 def avg_pool2d_forward(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -304,8 +307,8 @@ def avg_pool2d_forward(x, kernel_size, stride, padding, ceil_mode, count_include
     OW = output_size(W, KW, sw, pw, 1, ceil_mode)
     if _is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
         return _avg_pool_2x2_forward(x, OH, OW, divisor_override or 4)
-    return _avg_pool_forward(x, *_avg_windows(OH, H, KH, sh, ph, count_include_pad),
-                             *_avg_windows(OW, W, KW, sw, pw, count_include_pad),
+    return _avg_pool_forward(x, *_avg_windows(H, OH, KH, sh, ph, False, bool(count_include_pad)),
+                             *_avg_windows(W, OW, KW, sw, pw, False, bool(count_include_pad)),
                              int(divisor_override or 0))
 
 
@@ -318,22 +321,21 @@ def avg_pool2d_backward(grad_y, x_shape, kernel_size, stride, padding, ceil_mode
     (KH, KW), (sh, sw), (ph, pw) = kernel_size, stride, padding
     if _is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
         return _avg_pool_2x2_backward(grad_y, H, W, divisor_override or 4)
-    return _avg_pool_backward(grad_y, H, W, *_avg_windows(OH, H, KH, sh, ph, count_include_pad),
-                              *_avg_windows(OW, W, KW, sw, pw, count_include_pad),
+    return _avg_pool_backward(grad_y, H, W,
+                              *_avg_windows(H, OH, KH, sh, ph, False, bool(count_include_pad)),
+                              *_avg_windows(W, OW, KW, sw, pw, False, bool(count_include_pad)),
                               int(divisor_override or 0))
 
 
 def adaptive_avg_pool2d_forward(x, output_size):
     x = np.ascontiguousarray(x)
-    h_lo, h_hi = _adaptive_bounds(output_size[0], x.shape[2])
-    w_lo, w_hi = _adaptive_bounds(output_size[1], x.shape[3])
-    return _avg_pool_forward(x, h_lo, h_hi, h_hi - h_lo, w_lo, w_hi, w_hi - w_lo, 0)
+    (OH, OW), (H, W) = output_size, x.shape[2:]
+    return _avg_pool_forward(x, *_avg_windows(H, OH, *_ADAPTIVE_WINDOW, True, False),
+                             *_avg_windows(W, OW, *_ADAPTIVE_WINDOW, True, False), 0)
 
 
 def adaptive_avg_pool2d_backward(grad_y, x_shape):
     grad_y = np.ascontiguousarray(grad_y)
-    _, _, OH, OW = grad_y.shape
-    _, _, H, W = x_shape
-    h_lo, h_hi = _adaptive_bounds(OH, H)
-    w_lo, w_hi = _adaptive_bounds(OW, W)
-    return _avg_pool_backward(grad_y, H, W, h_lo, h_hi, h_hi - h_lo, w_lo, w_hi, w_hi - w_lo, 0)
+    (OH, OW), (H, W) = grad_y.shape[2:], x_shape[2:]
+    return _avg_pool_backward(grad_y, H, W, *_avg_windows(H, OH, *_ADAPTIVE_WINDOW, True, False),
+                              *_avg_windows(W, OW, *_ADAPTIVE_WINDOW, True, False), 0)

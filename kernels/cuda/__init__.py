@@ -41,3 +41,7 @@ __all__ = [
     "relu_backward",
     "sgd_update",
 ]
+
+from .special import erf, erfc, erfinv  # noqa: E402
+
+__all__ += ["erf", "erfc", "erfinv"]

@@ -4,7 +4,8 @@ kernels/cpu/pool.py, result for result).
 One thread per output element in the forward passes; one thread per INPUT element in the backward
 passes, which gathers from the output cells whose windows cover it, so overlapping windows never
 race and no atomics are needed. A window's geometry is worked out in the kernel from scalars (no
-index arrays to copy to the device), the strided and the adaptive form by the same device functions.
+index arrays to copy to the device) by the rules of kernels/pool_rule.py, which the CPU's kernels
+share; the strided and the adaptive form by the same device functions.
 
 Max pooling records, per output element, the flat index (into the H x W input plane) of the element
 it took, as int32; backward sends each output's gradient to the input element with that index.
@@ -13,52 +14,24 @@ import math
 
 from numba import cuda
 
+from .. import pool_rule
 from ..shapes import output_size
 from .runtime import launch, unravel, xp
 
 ARGMAX_DTYPE = xp.int32
 
 
-@cuda.jit(device=True)
-def _window(cell, size, cells, kernel, stride, padding, adaptive):
-    """Where output cell `cell` starts along one axis, and how many taps its window has.
-    Adaptive: cell i covers input [floor(i * size / cells), ceil((i + 1) * size / cells))."""
-    if adaptive:
-        start = (cell * size) // cells
-        return start, ((cell + 1) * size + cells - 1) // cells - start
-    return cell * stride - padding, kernel
-
-
-@cuda.jit(device=True)
-def _cells_covering(position, size, cells, kernel, stride, padding, dilation, adaptive):
-    """The range [first, end) of output cells whose window spans input `position` along one axis."""
-    if adaptive:
-        first = (position * cells) // size
-        end = ((position + 1) * cells + size - 1) // size
-    else:
-        # cell o spans [o * stride - padding, o * stride - padding + (kernel - 1) * dilation]
-        reach = position + padding - (kernel - 1) * dilation
-        first = -(-reach // stride)  # ceil(reach / stride), floor division on negatives included
-        end = (position + padding) // stride + 1
-    return max(first, 0), min(end, cells)
-
-
-@cuda.jit(device=True)
-def _taps_inside(start, taps, dilation, size):
-    """The taps k in [first, end) of a window whose position start + k * dilation is in [0, size)."""
-    first = max(0, -(start // dilation))  # ceil(-start / dilation) for a negative start
-    end = min(taps, (size - 1 - start) // dilation + 1) if start < size else 0
-    return first, end
+_window = cuda.jit(device=True)(pool_rule.window)
+_cells_covering = cuda.jit(device=True)(pool_rule.cells_covering)
+_taps_inside = cuda.jit(device=True)(pool_rule.taps_inside)
+_first_tap_index = cuda.jit(device=True)(pool_rule.first_tap_index)
+_averaged_range = cuda.jit(device=True)(pool_rule.averaged_range)
 
 
 @cuda.jit(device=True)
 def _avg_extent(cell, size, cells, kernel, stride, padding, adaptive, count_include_pad):
-    """Input range [first, end) that output cell `cell` averages along one axis, and its share of
-    the divisor: torch counts the padding (count_include_pad) but never the overhang past it."""
     start, taps = _window(cell, size, cells, kernel, stride, padding, adaptive)
-    stop = min(start + taps, size + padding)
-    first, end = max(start, 0), min(stop, size)
-    return first, end, (stop - start) if count_include_pad else (end - first)
+    return _averaged_range(start, taps, size, padding, count_include_pad)
 
 
 @cuda.jit(cache=True)
@@ -72,10 +45,8 @@ def _max_pool_forward(x, y, argmax, KH, sh, ph, dh, KW, sw, pw, dw, adaptive):
         w0, w_taps = _window(ow, W, OW, KW, sw, pw, adaptive)
         kh_first, kh_end = _taps_inside(h0, h_taps, dh, H)
         kw_first, kw_end = _taps_inside(w0, w_taps, dw, W)
-        best = lowest
-        # As on the CPU (and in torch): start from the window's first in-bounds element, so that a
-        # window of -inf still has an index; a NaN wins its window.
-        best_index = (h0 + kh_first * dh) * W + w0 + kw_first * dw
+        best = lowest  # a NaN wins its window
+        best_index = _first_tap_index(h0, kh_first, dh, w0, kw_first, dw, W)
         for kh in range(kh_first, kh_end):
             h = h0 + kh * dh
             for kw in range(kw_first, kw_end):

@@ -6,3 +6,5 @@ from .layers import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BatchNorm1
                      ReflectionPad2d, ReLU, ReplicationPad2d, Sigmoid, Softmax, Tanh, ZeroPad2d)
 from .module import Identity, Module, ModuleList, Parameter, Sequential  # noqa: F401
 from .blocks import DenseBlock, Inception, NiNBlock, Residual, TransitionBlock, VGGBlock  # noqa: F401
+from .activation import *  # noqa: F401,F403
+from .modern import *  # noqa: F401,F403
