@@ -1,13 +1,16 @@
 """The device layer: which device new tensors go to, and each device's array module and kernel table.
 
-Everything above this layer asks it for `xp` (NumPy or CuPy) and `kernels` (minigrad.kernels.cpu or
-minigrad.kernels.cuda), which have the same names on both devices, and so never branches on the device.
+Everything above this layer asks it for `xp` (NumPy or CuPy) and `kernels` (the kernel table of
+kernels/table.py, implemented by minigrad.kernels.cpu or minigrad.kernels.cuda), which have the same
+names on both devices, and so never branches on the device.
 Nothing GPU-related is imported until a CUDA device is asked for.
 """
 import importlib
 import importlib.util
 
 import numpy as np
+
+from .kernels import table as kernel_table
 
 
 class Device:
@@ -47,10 +50,12 @@ _backends = {}  # device type -> Backend, filled on first use
 
 
 class Backend:
-    """What the layers above need from a device: its array module and its kernel table."""
+    """What the layers above need from a device: its array module and its kernel table (the
+    declared kernels of kernels/table.py, bound to the device's implementations)."""
 
-    def __init__(self, device, xp, kernels):
-        self.device, self.xp, self.kernels = device, xp, kernels
+    def __init__(self, device, xp, kernel_module):
+        self.device, self.xp, self.kernel_module = device, xp, kernel_module
+        self.kernels = kernel_table.bind(kernel_module)
 
 
 def backend(device):
@@ -108,7 +113,7 @@ def is_capturing():
     """Whether CuPy's current stream is recording a CUDA graph: then nothing may read a GPU value on
     the host. False while the GPU backend is not loaded (it imports nothing)."""
     cuda = _backends.get("cuda")
-    return cuda is not None and cuda.kernels.runtime.is_capturing()
+    return cuda is not None and cuda.kernel_module.runtime.is_capturing()
 
 
 def set_device(device):

@@ -6,13 +6,13 @@ so a crash mid-save leaves the previous file whole.
 """
 import json
 import os
-import tempfile
 import zipfile
 from collections import OrderedDict
 
 import numpy as np
 
 from .device import backend, move
+from .files import atomic_write
 from .tensor import Tensor
 
 _STRUCTURE = "__minigrad_structure__"
@@ -65,17 +65,8 @@ def save(obj, path):
     entries = {f"a{i}": array for i, array in enumerate(arrays)}
     entries[_STRUCTURE] = np.frombuffer(structure.encode(), dtype=np.uint8)
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **entries)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_write(path) as file:
+        np.savez(file, **entries)
 
 
 def load(path, map_location=None, weights_only=True):

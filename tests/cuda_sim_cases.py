@@ -185,6 +185,27 @@ def test_max_pool2d_matches_cpu_and_torch(seed, dtype):
         assert_close(grad_x, xt.grad, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_relu_max_pool2d_matches_cpu_and_torch(seed, dtype):
+    rng, x, kernel, stride, padding, dilation, ceil_mode = pool_case(seed, with_dilation=False)
+    x = np.round(x * 2).astype(dtype)  # ties, and windows of non-positives
+    geometry = (kernel, stride, padding, dilation, ceil_mode)
+    y, argmax = GPU.relu_max_pool2d_forward(x, *geometry)
+    y_cpu, argmax_cpu = CPU.relu_max_pool2d_forward(x, *geometry)
+    np.testing.assert_array_equal(y, y_cpu)
+    np.testing.assert_array_equal(argmax, argmax_cpu)
+    grad_y = rng.standard_normal(y.shape).astype(dtype)
+    grad_x = GPU.relu_max_pool2d_backward(grad_y, y, argmax, x.shape, *geometry)
+    np.testing.assert_array_equal(grad_x, CPU.relu_max_pool2d_backward(grad_y, y_cpu, argmax_cpu,
+                                                                       x.shape, *geometry))
+    xt = leaf(x)
+    yt = F.max_pool2d(F.relu(xt), *geometry)
+    yt.backward(torch.from_numpy(grad_y))
+    np.testing.assert_array_equal(y, yt.detach().numpy())
+    assert_close(grad_x, xt.grad, dtype)
+
+
 def test_max_pool2d_d2l_example():
     # d2l 7.5: kernel 3, padding 1, stride (2, 1).
     x = np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)

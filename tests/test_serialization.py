@@ -16,6 +16,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.files import atomic_write
 
 
 def npy(t):
@@ -23,7 +24,7 @@ def npy(t):
 
 
 def temporaries(directory):
-    return glob.glob(os.path.join(str(directory), ".tmp-*.npz"))
+    return glob.glob(os.path.join(str(directory), ".*.part"))  # files.atomic_write's
 
 
 def make_net():
@@ -255,3 +256,19 @@ def test_save_killed_midway_leaves_a_whole_file(tmp_path):
             os.unlink(leftover)
     assert sorted(os.listdir(tmp_path)) == ["big.npz"]
     assert seen_temporaries >= 1, "no kill landed during a save: the test checked nothing"
+
+
+def test_atomic_write_replaces_the_file_only_when_the_block_succeeds(tmp_path):
+    path = tmp_path / "state.bin"
+    path.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="midway"):
+        with atomic_write(path) as file:
+            file.write(b"new, half")
+            raise RuntimeError("midway")
+    assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["state.bin"]
+    with atomic_write(path) as file:
+        file.write(b"new")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.read_bytes() == b"new" and os.listdir(tmp_path) == ["state.bin"]
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~mask  # as open() would make it

@@ -17,6 +17,7 @@ from numba import get_num_threads, njit, prange
 
 from .. import pool_rule
 from ..shapes import output_size
+from .activation import relu_backward, relu_forward
 from .parallel import NoAliasArguments, run_parts
 
 ARGMAX_DTYPE = np.int32
@@ -186,6 +187,17 @@ def max_pool2d_backward(grad_y, argmax, x_shape, kernel_size, stride, padding, d
     # The window geometry is already encoded in argmax.
     return _route_to_argmax(np.ascontiguousarray(grad_y), np.ascontiguousarray(argmax, ARGMAX_DTYPE),
                             x_shape[2], x_shape[3])
+
+
+def relu_max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode):
+    y, argmax = max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
+    return relu_forward(y), argmax
+
+
+def relu_max_pool2d_backward(grad_y, y, argmax, x_shape, kernel_size, stride, padding, dilation,
+                             ceil_mode):
+    return max_pool2d_backward(relu_backward(grad_y, y), argmax, x_shape, kernel_size, stride,
+                               padding, dilation, ceil_mode)
 
 
 def adaptive_max_pool2d_forward(x, output_size):

@@ -21,27 +21,10 @@ from .pool import (
     avg_pool2d_forward,
     max_pool2d_backward,
     max_pool2d_forward,
+    relu_max_pool2d_backward,
+    relu_max_pool2d_forward,
 )
+from .special import erf, erfc, erfinv
+from ..table import NAMES
 
-__all__ = [
-    "matmul",
-    "conv2d_forward",
-    "conv2d_backward",
-    "max_pool2d_forward",
-    "max_pool2d_backward",
-    "avg_pool2d_forward",
-    "avg_pool2d_backward",
-    "adaptive_avg_pool2d_forward",
-    "adaptive_avg_pool2d_backward",
-    "adaptive_max_pool2d_forward",
-    "adaptive_max_pool2d_backward",
-    "batch_norm_forward",
-    "batch_norm_backward",
-    "relu_forward",
-    "relu_backward",
-    "sgd_update",
-]
-
-from .special import erf, erfc, erfinv  # noqa: E402
-
-__all__ += ["erf", "erfc", "erfinv"]
+__all__ = list(NAMES)

@@ -16,6 +16,7 @@ from numba import cuda
 
 from .. import pool_rule
 from ..shapes import output_size
+from .activation import relu_backward, relu_forward
 from .runtime import launch, unravel, xp
 
 ARGMAX_DTYPE = xp.int32
@@ -154,6 +155,17 @@ def max_pool2d_backward(grad_y, argmax, x_shape, kernel_size, stride, padding, d
     # ceil_mode only decided the output size, which grad_y already has.
     return _max_backward(grad_y, argmax, x_shape, _max_window(kernel_size, stride, padding, dilation),
                          False)
+
+
+def relu_max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode):
+    y, argmax = max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
+    return relu_forward(y), argmax
+
+
+def relu_max_pool2d_backward(grad_y, y, argmax, x_shape, kernel_size, stride, padding, dilation,
+                             ceil_mode):
+    return max_pool2d_backward(relu_backward(grad_y, y), argmax, x_shape, kernel_size, stride,
+                               padding, dilation, ceil_mode)
 
 
 def adaptive_max_pool2d_forward(x, output_size):

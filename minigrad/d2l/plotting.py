@@ -5,7 +5,8 @@ matplotlib is imported on first use, and only these helpers need it (`pip instal
 """
 import os
 import sys
-import tempfile
+
+from ..files import atomic_write
 
 _FIGURES_ENV = "MINIGRAD_D2L_FIGURES"  # the folder a script's Animator PNGs go to (default: cwd)
 _animators_made = 0
@@ -159,15 +160,8 @@ class Animator:
             return
         folder = os.path.dirname(self.path)
         os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".animator-", suffix=".png")
-        try:  # written whole, then renamed: a viewer never reads half a PNG
-            with os.fdopen(fd, "wb") as out:
-                self.fig.savefig(out, format="png", dpi=150, bbox_inches="tight")
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; a figure is for anyone to open
-            os.replace(tmp, self.path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_write(self.path) as out:  # a viewer never reads half a PNG
+            self.fig.savefig(out, format="png", dpi=150, bbox_inches="tight")
         if not self._announced:
             print(f"Animator: the plot is drawn to {self.path}")
             self._announced = True

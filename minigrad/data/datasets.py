@@ -40,7 +40,6 @@ import gzip
 import hashlib
 import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 
@@ -48,6 +47,7 @@ import numpy as np
 
 from . import Dataset
 from ..device import backend as _backend
+from ..files import atomic_write
 from ..tensor import Tensor
 
 __all__ = ["MNIST", "FashionMNIST", "IDXError", "DownloadError", "read_idx", "write_idx",
@@ -137,26 +137,8 @@ def write_idx(path, array):
     data = header + body
     if path.endswith(".gz"):
         data = gzip.compress(data, mtime=0)
-    _atomic_write(path, data)
-
-
-def _atomic_write(path, data):
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
-
-
-def _unlink_quietly(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+    with atomic_write(path) as file:
+        file.write(data)
 
 
 # ----- where the data lives ------------------------------------------------------------------------
@@ -371,11 +353,9 @@ class MNIST(Dataset):
         for mirror in self.mirrors:
             url = mirror.rstrip("/") + "/" + filename
             print(f"minigrad: downloading {url} to {path}", file=sys.stderr)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix="." + filename + ".",
-                                       suffix=".part")
             try:
                 digest = hashlib.md5()
-                with os.fdopen(fd, "wb") as out, \
+                with atomic_write(path) as out, \
                         urllib.request.urlopen(url, timeout=self.timeout) as response:
                     while True:
                         block = response.read(1 << 20)
@@ -383,16 +363,12 @@ class MNIST(Dataset):
                             break
                         digest.update(block)
                         out.write(block)
-                got = digest.hexdigest()
-                if got != md5:
-                    failures.append(f"{url}: checksum mismatch (MD5 expected {md5}, got {got})")
-                    continue
-                os.replace(tmp, path)
+                    if digest.hexdigest() != md5:  # raised inside: the old file stays
+                        raise ValueError(f"checksum mismatch (MD5 expected {md5}, got "
+                                         f"{digest.hexdigest()})")
                 return
             except (urllib.error.URLError, OSError, ValueError) as error:
                 failures.append(f"{url}: {error}")
-            finally:
-                _unlink_quietly(tmp)  # gone already after a successful os.replace
         raise DownloadError(f"{type(self).__name__}: could not download {filename}:\n  "
                             + "\n  ".join(failures))
 

@@ -1,9 +1,11 @@
 """The layers and losses of torch.nn, with PyTorch's arguments, initialisation and state_dict keys."""
+import functools
 import math
 
 from .. import creation, dtypes
 from ..ops import flatten
 from ..ops.conv import pair
+from ..ops.pool import relu_max_pool2d
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -253,14 +255,15 @@ class ReLU(Module):
     def forward(self, input):
         return F.relu(input, inplace=self.inplace)
 
-    def _commutes_with(self, following):
-        # relu(max_pool(x)) is max_pool(relu(x)), and so are the gradients: relu keeps the order
-        # of positive values (the argmax) and zeroes the gradient of the rest. After the pooling
-        # the ReLU touches a quarter of the elements (LeNet step, batch 256: 0.5 ms less). Not in
-        # place: that must modify the pooling's input. Nor before indices: ties at zero move them.
-        return (type(self) is ReLU and not self.inplace
-                and type(following) in (MaxPool2d, AdaptiveMaxPool2d)
-                and not following.return_indices)
+    def _fused_with(self, following):
+        # Not in place (that must modify the pooling's input), nor a subclass (its forward may
+        # differ), nor before indices (ties at zero would move them).
+        if (type(self) is ReLU and not self.inplace and type(following) is MaxPool2d
+                and not following.return_indices):
+            return functools.partial(relu_max_pool2d, kernel_size=following.kernel_size,
+                                     stride=following.stride, padding=following.padding,
+                                     dilation=following.dilation, ceil_mode=following.ceil_mode)
+        return None
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""

@@ -111,10 +111,10 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
-    def _commutes_with(self, following):
-        """Whether following(self(x)) equals self(following(x)), gradients included, and is
-        cheaper that way round: Sequential then runs the two swapped."""
-        return False
+    def _fused_with(self, following):
+        """An op computing following(self(x)), gradients included, in one (a Sequential runs it
+        in place of the two), or None."""
+        return None
 
     # ----- traversal --------------------------------------------------------------------------
     def named_modules(self, memo=None, prefix=""):
@@ -353,8 +353,9 @@ class Sequential(_ModuleSequence):
         modules = list(self._modules.values())
         i = 0
         while i < len(modules):
-            if i + 1 < len(modules) and modules[i]._commutes_with(modules[i + 1]):
-                input = modules[i](modules[i + 1](input))
+            fused = modules[i]._fused_with(modules[i + 1]) if i + 1 < len(modules) else None
+            if fused is not None:
+                input = fused(input)
                 i += 2
             else:
                 input = modules[i](input)

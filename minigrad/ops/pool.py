@@ -18,6 +18,21 @@ class MaxPool2d(Function):
                                                 *self.params)
 
 
+class ReluMaxPool2d(Function):
+    """max_pool2d(relu(x)) on the kernel table's fused kernels."""
+
+    def forward(self, x, params):
+        self.params, self.x_shape = params, x.shape
+        out, argmax = self.kernels.relu_max_pool2d_forward(self.xp.ascontiguousarray(x), *params)
+        self.save_for_backward(out, argmax)
+        return out
+
+    def backward(self, grad):
+        out, argmax = self.saved_tensors
+        return self.kernels.relu_max_pool2d_backward(self.xp.ascontiguousarray(grad), out, argmax,
+                                                     self.x_shape, *self.params)
+
+
 class MaxPoolIndices(Function):
     """return_indices=True: each window's maximum as a flat index into its H x W input plane,
     int64 as in torch; `pool` names the kernels (max_pool2d or adaptive_max_pool2d)."""
@@ -187,6 +202,13 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if return_indices:
         return _with_indices(input, "max_pool2d", params)
     return MaxPool2d.apply(input, params=params)
+
+
+@_batched
+def relu_max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """max_pool2d(relu(input)) as one op: nn.Sequential runs a ReLU followed by a MaxPool2d so."""
+    window = _window("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    return ReluMaxPool2d.apply(input, params=(*window, ceil_mode))
 
 
 @op(FUNCTIONAL)
