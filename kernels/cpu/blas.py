@@ -2,9 +2,8 @@
 
 Why: after every multi-threaded call OpenBLAS's worker threads busy-wait (a nop loop, about 2^28
 cycles, set only by OPENBLAS_THREAD_TIMEOUT when NumPy loads) on the cores that Numba's OpenMP
-workers need next. On 2 cores every hand-off then waits for a scheduler tick: measured in the LeNet
-training step (batch 256, 2 threads), 46 ms with OpenBLAS at 2 threads against 25 ms at 1 thread,
-the Numba kernels of the step (conv, pool) taking about twice as long beside the spinning workers.
+workers need next. On 2 cores every hand-off then waits for a scheduler tick, and the Numba
+kernels of a training step (conv, pool) run slower beside the spinning workers.
 
 So on import OpenBLAS is set to one thread (through its own openblas_set_num_threads, found in the
 library that NumPy loaded, as threadpoolctl does), unless the user chose a count through
@@ -68,17 +67,14 @@ def run_split(work, ranges):
 
 
 # Multiply-adds below which work stays on one thread: handing part of it to a pool thread and
-# waiting for it cost more (measured, 2 threads, batch 32: DenseNet's 3x3 on 1x1 planes cropped to
-# 216 -> 32 channels, 0.2 M multiply-adds, forward 0.22 ms on two threads, 0.13 on one, backward
-# 0.59 and 0.24; at 208 -> 32 channels on 2x2 planes, 8 M, two threads win, 0.53 against 0.87 ms).
+# waiting for it costs more than the second thread saves on products this small (DenseNet's
+# cropped 3x3 layers on 1x1 planes); larger ones (its layers on 2x2 planes) gain from the split.
 SPLIT_MULTIPLY_ADDS = 2 << 20
 
 
 def matmul(a, b):
     """a @ b as np.matmul; a 2-D product of at least SPLIT_MULTIPLY_ADDS multiply-adds is split
-    by rows of a across the threads (measured, 2 threads: LeNet's first Linear at batch 256,
-    (256, 400) @ (400, 120).T, 0.33 ms on one thread, 0.24 ms split; (512, 512) @ (512, 512) 3.4
-    and 1.8 ms; the LeNet step 0.1-0.2 ms faster)."""
+    by rows of a across the threads, as OpenBLAS itself runs on one (LeNet's first Linear gains)."""
     if a.ndim != 2 or b.ndim != 2:
         return np.matmul(a, b)
     (M, K), N = a.shape, b.shape[1]

@@ -11,18 +11,10 @@
                                  the input gradient of a stride-1 layer that narrows the channels
                                  is a forward correlation of grad_y with the flipped kernel.
 
-Measured, float32, 2 threads, forward + both backwards (ms; the machine was shared, so +-15%;
-direct: with tap groups, channel pairs and woven samples, in brackets the one-tap-per-pass loops):
+bench_conv_pool.py prints the timings.
 
-  layer                              direct   per-sample   whole-batch im2col + GEMM (the old path)
-  LeNet conv 1->6 k5 p2 28x28 b256   3.2 (4.5)   33            27 (OpenBLAS at 2 threads: 7-8)
-  LeNet conv 6->16 k5 14x14 b256     5.1 (12)    29            26 (OpenBLAS at 2 threads: 12)
-  ResNet conv3x3 64->64 32x32 b32      -         69-76         103-114
-  ResNet conv3x3 256->256 8x8 b32      -         68-74         86-92
-  ResNet conv1x1 64->128 s2 32x32      -         11.5-12       10.3-12.6
-
-The whole-batch path built a (C_in * KH * KW, N * OH * OW) column matrix (75 MB for ResNet's
-64-channel 32x32 layer at batch 32): DRAM-bound, and it was dropped.
+The old whole-batch im2col + GEMM path built a (C_in * KH * KW, N * OH * OW) column matrix (75 MB
+for ResNet's 64-channel 32x32 layer at batch 32): DRAM-bound, and it was dropped.
 
 Layout conventions (all C-contiguous): x (N, C_in, H, W), w (C_out, C_in // groups, KH, KW),
 y (N, C_out, OH, OW).
@@ -71,17 +63,16 @@ def _bias_grad(grad_y):
 
 def _use_direct(c_in, c_out, stride, groups):
     """Direct loops for thin stride-1 layers (LeNet's), im2col + GEMM for the rest. The direct
-    loops do C_in * C_out * KH * KW short FMA loops per sample; at ResNet's 64 x 64 channels they
-    tie with im2col + GEMM at best, at LeNet's 6 x 16 they win 2-7x (table above)."""
+    loops do C_in * C_out * KH * KW short FMA loops per sample, so they pay only for few channels:
+    at ResNet's 64 x 64 they tie with im2col + GEMM at best, at LeNet's 6 x 16 they win."""
     return groups == 1 and stride == (1, 1) and c_in * c_out <= DIRECT_MAX_CHANNEL_PRODUCT
 
 
 def _is_linear(x_shape, w_shape, padding, dilation, groups):
     """A kernel the size of the unpadded input has one output position: the layer is a Linear
     layer, one GEMM over the batch rather than im2col and a GEMM per few samples. Cropping leaves
-    that of ResNet's and DenseNet's 3x3 convolutions on 1x1 planes (measured, ResNet's 512 -> 512,
-    batch 32, 2 threads: forward 0.86 -> 0.50 ms, backward 3.9 -> 1.6 ms) and of ResNet's strided
-    3x3 256 -> 512 on 2x2 planes (a 2x2 kernel)."""
+    that of ResNet's and DenseNet's 3x3 convolutions on 1x1 planes and of ResNet's strided 3x3
+    256 -> 512 on 2x2 planes (a 2x2 kernel), where one GEMM saves im2col's copies and calls."""
     return (tuple(x_shape[2:]) == tuple(w_shape[2:]) and padding == (0, 0) and dilation == (1, 1)
             and groups == 1)
 
@@ -104,7 +95,8 @@ def _live_taps(size, kernel, stride, padding, dilation):
 
 def _cropped(x_hw, w_hw, stride, padding, dilation):
     """Kernel slices and padding without the taps that only ever read padding (DenseNet's 3x3
-    convolutions of 1x1 planes: 9x less im2col and GEMM), or None when every tap is live."""
+    convolutions of 1x1 planes keep only the centre tap: a ninth of the im2col and GEMM), or None
+    when every tap is live."""
     axes = [_live_taps(x_hw[i], w_hw[i], stride[i], padding[i], dilation[i]) for i in range(2)]
     if axes == [None, None]:
         return None
@@ -142,10 +134,9 @@ def _input_gradient_by_correlation(w_shape, stride, padding, dilation, groups):
     """Whether the input gradient is better computed as a forward correlation of grad_y than as a
     GEMM into columns summed back by col2im: for stride-1 layers that narrow the channels
     (DenseNet's C_in -> 32), whose col2im columns are C_in / C_out times larger than grad_y's
-    im2col columns, and whose GEMM would have an inner dimension of only C_out. Measured, batch
-    32, 2 threads: 160 -> 32 channels 3x3 on 8x8 2.42 -> 1.44 ms, 192 -> 32 on 4x4 1.01 -> 0.59
-    ms, 192 -> 96 1x1 on 8x8 0.82 -> 0.71 ms; equal channel counts (ResNet's) tie, so they keep
-    col2im. Needs padding <= dilation * (kernel - 1): the correlation's own padding is the rest."""
+    im2col columns, and whose GEMM would have an inner dimension of only C_out. Equal channel
+    counts (ResNet's) gain nothing, so they keep col2im. Needs padding <= dilation * (kernel - 1):
+    the correlation's own padding is the rest."""
     C_out, C_group, KH, KW = w_shape
     return (stride == (1, 1) and C_out // groups < C_group
             and padding[0] <= dilation[0] * (KH - 1) and padding[1] <= dilation[1] * (KW - 1))
@@ -167,9 +158,7 @@ def _correlate_with_flipped_kernel(grad_y, w, x_shape, padding, dilation, groups
 def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
     """The gradients (input, weight, bias) of conv2d_forward, each None unless `needs` (three
     bools, in that order) asks for it: one call, so that the direct loops weave grad_y once for
-    all three and wake the threads once (measured, 2 threads, batch 256, all three gradients in
-    three calls -> one: LeNet's conv 6->16 3.18 -> 2.60 ms, conv 1->6 (no input gradient) 0.81
-    -> 0.60 ms)."""
+    all three and wake the threads once."""
     need_input, need_weight, need_bias = needs
     crop = _cropped(x.shape[2:], w.shape[2:], stride, padding, dilation)
     if crop is not None:  # the dead taps' weight gradient is zero

@@ -11,10 +11,7 @@ L = (OH - 1) * Wp + OW consecutive positions.
 Short planes are woven together, 8 samples at a time (`lanes`): position p of sample s lives at
 p * lanes + s, so a tap's loop covers L * lanes floats of all those samples at once. LeNet's
 14x14 planes give loops of only 17 AVX2 vectors per sample, too short for the loop set-up to
-vanish (measured, one thread, conv 6->16 k5 forward: 41 GFLOP/s on 14x14 planes, 67-73 on 28x28
-and larger planes); eight samples woven together make it 136. Measured, 2 threads, batch 256,
-LeNet's conv 6->16 forward / input gradient / weight gradient: 1.8 / 2.3 / 1.6 ms -> 1.5 / 1.6 /
-1.5 ms.
+vanish (on 28x28 and larger planes it does); eight samples woven together make it 136.
 
 One FMA loop per tap is bound by the accumulator's load and store, not by the FMAs (one store per
 8 multiply-adds). _correlate therefore fuses a group of 5 (or 3, or 1) taps of a kernel row and two
@@ -58,8 +55,8 @@ SHORT_PLANE = 512  # floats in a padded plane below which samples are woven
 def lanes_for(N, H, W, ph, pw):
     """Samples woven per plane: 8 for short planes (LeNet's 14x14), 1 for longer ones, whose loops
     are long enough and where a woven plane's strided copy-out costs more than it gains (LeNet's
-    padded 28x28, one thread: forward 1.4 ms unwoven, 1.9 ms with 2 samples woven, 2.0 with 4);
-    never so many that fewer than WEIGHT_CHUNKS groups are left to share among the threads."""
+    padded 28x28); never so many that fewer than WEIGHT_CHUNKS groups are left to share among the
+    threads."""
     if (H + 2 * ph) * (W + 2 * pw) >= SHORT_PLANE:
         return 1
     return max(1, min(MAX_LANES, N // WEIGHT_CHUNKS))
@@ -90,7 +87,7 @@ def _unweave(out, co, src, Wp, lanes):
             line = out[0, co, h]
             for i in range(W):
                 line[i] = row[i]
-    else:  # flat indices: a view per short row cost more than its copy (0.39 -> 0.19 ms, 6->16)
+    else:  # flat indices: a view per short row cost more than its copy
         for s in range(count):
             for h in range(H):
                 start = h * Wp * lanes + s
@@ -327,8 +324,7 @@ def direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes, chunks, need_inpu
     base = (KH - 1) * dh * Wp + (KW - 1) * dw
     # grad_y starts `lead` positions into its rows: after the input gradient's border, on a vector
     # boundary where the lane count allows (aligned loads in the weight products). Without the
-    # input gradient, no border: LeNet's first layer's rows then fit in L1 (measured, weight and
-    # bias gradients: 0.86 ms with the border, 0.72 without).
+    # input gradient, no border: LeNet's first layer's rows then fit in L1.
     lead = base + (-(base * lanes)) % VECTOR // lanes if need_input else 0
     row = (lead + Hp * Wp if need_input else OH * Wp) * lanes
     grad_x = np.empty((N if need_input else 0, C, H, W), dtype=dtype)

@@ -23,13 +23,11 @@ def im2col_sample(x, n, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, columns, col0, p
 
     The sample is first copied into the zero-bordered scratch `padded` (C, H + 2 ph, W + 2 pw)
     (skipped without padding), so that every row is a plain strided copy: no per-row clipping of
-    the window to the input, whose integer divisions and short loops made the old form run at
-    1-3 GB/s on DenseNet's small planes (8x8 down to 1x1). columns is the whole C-contiguous
-    buffer and col0 the sample's first column. Flat indices, not slices per row (at DenseNet's 4x4
-    planes, three slices per 4-float row cost more than the copy), and unsigned: Numba wraps a
-    negative signed index around, a test and a select per access that keep the loop scalar
-    (measured, one thread, 16 samples of 192x4x4, 3x3 kernel: sliced rows 0.57 ms, signed flat
-    indices 1.62 ms, unsigned 0.32 ms; of 64x32x32: 3.8, 10.8 and 3.3 ms)."""
+    the window to the input, whose integer divisions and short loops made the old form slow on
+    DenseNet's small planes (8x8 down to 1x1). columns is the whole C-contiguous buffer and col0
+    the sample's first column. Flat indices, not slices per row (at DenseNet's 4x4 planes, three
+    slices per 4-float row cost more than the copy), and unsigned: Numba wraps a negative signed
+    index around, a test and a select per access that keep the loop scalar."""
     _, C, H, W = x.shape
     src = x[n]
     if ph or pw:
@@ -92,8 +90,8 @@ def im2col_samples(x, first, count, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, colu
     N, C, H, W = x.shape
     if KH == 1 and KW == 1 and sh == 1 and sw == 1 and ph == 0 and pw == 0:
         # a pointwise convolution's columns are its input planes (DenseNet's 1x1 transitions, and
-        # the input gradients of its narrowing 1x1 layers; measured on 1x1 planes, 216 channels of
-        # 16 samples: 58 us through im2col_sample, whose set-up per 1-float row dominates, 8 here)
+        # the input gradients of its narrowing 1x1 layers): a plain gather skips im2col_sample,
+        # whose set-up per 1-float row would dominate on 1x1 planes
         gather_samples(x.reshape(N, C, H * W), first, count, columns)
         return
     for j in range(count):

@@ -3,16 +3,12 @@ torch.nn.functional.batch_norm(training=True); one parallel iteration per channe
 channel's slice of every output.
 
 It pays in the backward pass, where the NumPy composition makes five full passes over the
-activation: (32, 64, 32, 32) float32, 2 threads, 7.8 ms fused against 20.9 ms in NumPy; the forward
-pass about ties (5.8 ms each). A fused softmax + cross-entropy was measured and dropped: at LeNet's
-(256, 10) logits NumPy takes 0.03 ms, less than waking Numba's worker threads.
+activation; the forward pass about ties. A fused softmax + cross-entropy was tried and dropped: at
+LeNet's (256, 10) logits NumPy takes less time than waking Numba's worker threads.
 
 minigrad.ops.layers.BatchNorm uses these kernels in training mode (any ndim, viewed as (N, C, rest,
-1)); with them and the padded-plane im2col (conv_per_sample.py) the d2l DenseNet step (batch 32,
-2 threads) went 202 -> 111 ms and ResNet-18 276 -> 209 ms. Indexing the channels' planes as one
-flat (N, C, H * W) array instead of a reshaped view per plane then took forward + backward of
-(32, 160, 8, 8) from 1.6 to 0.22 ms and of (32, 64, 32, 32) from 2.8 to 1.6 ms (PyTorch: 0.74 and
-4.4 ms), and the two steps against PyTorch from 0.57x to 0.65x (DenseNet), 0.95x to 1.30x (ResNet).
+1)). The channels' planes are indexed as one flat (N, C, H * W) array, not a reshaped view per
+plane: on small planes making the views cost more than the arithmetic.
 """
 import numpy as np
 from numba import njit, prange

@@ -2,11 +2,10 @@
 
 glibc serves allocations above its mmap threshold (128 KB at first, rising with what is freed) from
 fresh mmap-ed pages and returns freed heap tops to the OS; every training step then page-faults its
-activations in again. Measured on LeNet at batch 256 (2 threads, this VM): 30 ms a step, 21 ms with
-the settings below, the ReLU and convolution outputs taking most of the difference. The settings
-apply to the whole process (a PyTorch in it gains too), and the process's resident memory stays at
-its peak, as with PyTorch's caching GPU allocator. Skipped off glibc, and when the user set any
-MALLOC_* variable: their choice wins.
+activations in again. The settings below keep those pages in the process (the ReLU and convolution
+outputs gain most). They apply to the whole process (a PyTorch in it gains too), and the process's
+resident memory stays at its peak, as with PyTorch's caching GPU allocator. Skipped off glibc, and
+when the user set any MALLOC_* variable: their choice wins.
 """
 import ctypes
 import ctypes.util

@@ -7,11 +7,10 @@ thread in Python, so the tests on a CPU-only machine exercise the same table and
 On a GPU the arrays are CuPy arrays, and a kernel is compiled and linked by Numba (its disk cache
 included) once per argument signature, then loaded through CuPy's driver bindings and launched on
 CuPy's current stream, in order with the CuPy and cuBLAS work around it. Why not Numba's own
-launch: measured on an H100, it took 0.12-0.17 ms of Python per launch (typing every argument,
-converting every array), and the training steps are bound by the host. Why not a CuPy RawModule
-launch of the same cubin: it converts each of the 20-40 scalars an array-heavy kernel takes, and
-under cProfile a launch took 85 us that way, 42 us packed with one struct call into a buffer kept
-per kernel.
+launch: its Python per launch (typing every argument, converting every array) costs more than
+small kernels take, and the training steps are bound by the host. Why not a CuPy RawModule
+launch of the same cubin: it converts each of the 20-40 scalars an array-heavy kernel takes one
+by one, so the arguments are packed instead with one struct call into a buffer kept per kernel.
 """
 import ctypes
 import re
