@@ -30,11 +30,11 @@ def _erfinv_flat(x, out):
 
 def _elementwise(kernel, x):
     """kernel over a flat C-contiguous copy of x, into a new array of x's shape and dtype."""
-    x = np.ascontiguousarray(x)
-    out = np.empty_like(x)
-    if x.size:
-        kernel(x.reshape(-1), out.reshape(-1))
-    return out
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty_like(flat)
+    if flat.size:
+        kernel(flat, out)
+    return out.reshape(x.shape)
 
 
 def erf(x):

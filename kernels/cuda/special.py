@@ -30,10 +30,10 @@ def _erfinv_flat(x, out):
 
 
 def _elementwise(kernel, x):
-    x = xp.ascontiguousarray(x)
-    out = xp.empty_like(x)
-    launch(kernel, x.size, x.reshape(-1), out.reshape(-1))
-    return out
+    flat = xp.ascontiguousarray(x).reshape(-1)
+    out = xp.empty_like(flat)
+    launch(kernel, flat.size, flat, out)
+    return out.reshape(x.shape)
 
 
 def erf(x):

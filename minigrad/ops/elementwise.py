@@ -1,4 +1,5 @@
-"""Elementwise ops: arithmetic with broadcasting and PyTorch's type promotion, math, activations."""
+"""Elementwise arithmetic with broadcasting and PyTorch's type promotion: the binary ops' base,
+add, sub, mul, div, pow, remainder, maximum / minimum, comparisons and bitwise ops, clamp, where."""
 import numpy as np
 
 from .. import autograd
@@ -28,10 +29,14 @@ def _promote(a, b, floating=False):
 class _Binary(Function):
     """Broadcasting binary op; gradients are summed back to each operand's shape and dtype."""
     floating = False  # the result is floating point even for integer operands (true division)
+    computes_in = None  # a dtype both operands are cast to, whatever theirs (float_power's float64)
 
     def forward(self, a, b):
         self.meta = [(getattr(x, "shape", ()), getattr(x, "dtype", None)) for x in (a, b)]
-        a, b = _promote(a, b, self.floating)
+        if self.computes_in is None:
+            a, b = _promote(a, b, self.floating)
+        else:
+            a, b = _cast(a, self.computes_in), _cast(b, self.computes_in)
         try:
             return self.compute(a, b)
         except ValueError:
@@ -43,6 +48,9 @@ class _Binary(Function):
             return None
         shape, dtype = self.meta[i]
         return sum_to_shape(grad, shape).astype(dtype, copy=False)
+
+    def reduce_both(self, grad_a, grad_b):
+        return self.reduce(grad_a, 0), self.reduce(grad_b, 1)
 
 
 class Add(_Binary):
@@ -193,18 +201,18 @@ class FloorDivide(_NoGradBinary):
 
 
 def _comparison(name, compute):
-    return type(name, (_NoGradBinary,), {"compute": lambda self, a, b: compute(a, b)})
+    return type(name, (_NoGradBinary,), {"compute": lambda self, a, b: compute(self.xp, a, b)})
 
 
-Eq = _comparison("Eq", lambda a, b: a == b)
-Ne = _comparison("Ne", lambda a, b: a != b)
-Lt = _comparison("Lt", lambda a, b: a < b)
-Le = _comparison("Le", lambda a, b: a <= b)
-Gt = _comparison("Gt", lambda a, b: a > b)
-Ge = _comparison("Ge", lambda a, b: a >= b)
-BitwiseAnd = _comparison("BitwiseAnd", lambda a, b: a & b)
-BitwiseOr = _comparison("BitwiseOr", lambda a, b: a | b)
-BitwiseXor = _comparison("BitwiseXor", lambda a, b: a ^ b)
+Eq = _comparison("Eq", lambda xp, a, b: a == b)
+Ne = _comparison("Ne", lambda xp, a, b: a != b)
+Lt = _comparison("Lt", lambda xp, a, b: a < b)
+Le = _comparison("Le", lambda xp, a, b: a <= b)
+Gt = _comparison("Gt", lambda xp, a, b: a > b)
+Ge = _comparison("Ge", lambda xp, a, b: a >= b)
+BitwiseAnd = _comparison("BitwiseAnd", lambda xp, a, b: a & b)
+BitwiseOr = _comparison("BitwiseOr", lambda xp, a, b: a | b)
+BitwiseXor = _comparison("BitwiseXor", lambda xp, a, b: a ^ b)
 
 
 class Clamp(Function):
@@ -333,20 +341,38 @@ def where(condition, input, other):
 register(lambda self, condition, other: Where.apply(condition, self, other), METHOD, name="where")
 
 
-def _tensors(name, input, other):
+def require_tensors(name, input, other):
     for operand in (input, other):
         if not isinstance(operand, autograd.Tensor):
             raise TypeError(f"{name}(): expected two Tensors, got {type(input).__name__} and "
                             f"{type(other).__name__}")
 
 
-@op(TORCH, METHOD)
-def maximum(input, other):
-    _tensors("maximum", input, other)
-    return Maximum.apply(input, other)
+def _two_tensors(name, function):
+    """torch's `name(input, other)` that takes two tensors, not Python numbers."""
+    def public(input, other):
+        require_tensors(name, input, other)
+        return function.apply(input, other)
+    public.__name__ = name
+    return public
+
+
+maximum = register(_two_tensors("maximum", Maximum), TORCH, METHOD, name="maximum")
+minimum = register(_two_tensors("minimum", Minimum), TORCH, METHOD, name="minimum")
+
+
+def _tensor_input(name, input):
+    if not isinstance(input, autograd.Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(input).__name__}")
 
 
 @op(TORCH, METHOD)
-def minimum(input, other):
-    _tensors("minimum", input, other)
-    return Minimum.apply(input, other)
+def clamp_min(input, min):
+    _tensor_input("clamp_min", input)
+    return clamp(input, min=min)
+
+
+@op(TORCH, METHOD)
+def clamp_max(input, max):
+    _tensor_input("clamp_max", input)
+    return clamp(input, max=max)

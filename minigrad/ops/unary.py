@@ -2,7 +2,8 @@
 
 `unary` builds the Function, the public function `minigrad.NAME`, the method `Tensor.NAME` and the
 in-place method `Tensor.NAME_` from the rule; an op with arguments (round's decimals, nan_to_num's
-replacements) passes them to both rules as keywords."""
+replacements) passes them to both rules as keywords. NumPy has no error function: the erf family's
+rules take the device's kernel table in place of xp (`kernels=True`)."""
 import inspect
 
 import numpy as np
@@ -12,6 +13,7 @@ from ..dtypes import DEFAULT_FLOAT
 from .registry import METHOD, TORCH, register
 
 LN2, LN10 = float(np.log(2)), float(np.log(10))
+TWO_OVER_SQRT_PI = float(2 / np.sqrt(np.pi))
 
 
 def quiet(method):
@@ -33,12 +35,13 @@ class UnaryFunction(Function):
     """y = rule(xp, x); backward: derivative(xp, saved, grad) with saved = x or y."""
     keep_dtype = False  # the result keeps an integer input's dtype (neg, abs, floor...)
     saves = "input"
+    on_kernels = False  # the rule gets self.kernels instead of self.xp
 
     @quiet
     def forward(self, x, **params):
         x = x if self.keep_dtype else as_float(x)
         self.params = params
-        out = self.rule(self.xp, x, **params)
+        out = self.rule(self.kernels if self.on_kernels else self.xp, x, **params)
         if self.keep_dtype and out.dtype != x.dtype and out.dtype != np.bool_:
             out = out.astype(x.dtype)  # NumPy's floor and trunc of integers are floats
         if self.differentiable:
@@ -51,14 +54,21 @@ class UnaryFunction(Function):
         return self.derivative(self.xp, saved, grad, **self.params)
 
 
-def unary(name, rule, derivative=None, *, saves="input", keep_dtype=False, inplace=True,
-          aliases=()):
-    """Register the op `name`: rule(xp, x, **params) -> y and derivative(xp, x or y, grad, **params)
-    -> the gradient of x (None: not differentiable, as comparisons). The rule's parameters after
-    x are the op's arguments, positional or keyword."""
-    function = type(name.title().replace("_", ""), (UnaryFunction,), {
+def unary_function(name, rule, derivative=None, *, saves="input", keep_dtype=False, kernels=False):
+    """The Function of rule(xp, x, **params) -> y and derivative(xp, x or y, grad, **params) -> the
+    gradient of x (None: not differentiable, as comparisons)."""
+    return type(name.title().replace("_", ""), (UnaryFunction,), {
         "rule": staticmethod(rule), "derivative": staticmethod(derivative or (lambda *a, **k: None)),
-        "differentiable": derivative is not None, "saves": saves, "keep_dtype": keep_dtype})
+        "differentiable": derivative is not None, "saves": saves, "keep_dtype": keep_dtype,
+        "on_kernels": kernels})
+
+
+def unary(name, rule, derivative=None, *, saves="input", keep_dtype=False, kernels=False,
+          inplace=True, aliases=()):
+    """Register the op `name` (see unary_function). The rule's parameters after x are the op's
+    arguments, positional or keyword."""
+    function = unary_function(name, rule, derivative, saves=saves, keep_dtype=keep_dtype,
+                              kernels=kernels)
     public = function.apply
     arguments = list(inspect.signature(rule).parameters)[2:]
     if arguments:
@@ -75,6 +85,27 @@ def unary(name, rule, derivative=None, *, saves="input", keep_dtype=False, inpla
 
 def zero(xp, x, grad, **params):
     return xp.zeros_like(grad)
+
+
+def _logit(xp, x, eps=None):
+    if eps is not None:
+        x = xp.clip(x, x.dtype.type(eps), x.dtype.type(1 - eps))
+    return xp.log(x / (1 - x))
+
+
+def _logit_derivative(xp, x, grad, eps=None):
+    """torch's: zero outside [eps, 1 - eps] when eps is given, else nan outside [0, 1]."""
+    slope = grad / (x * (1 - x))
+    if eps is None:
+        return xp.where((x < 0) | (x > 1), grad.dtype.type(np.nan), slope)
+    return xp.where((x < eps) | (x > 1 - eps), grad.dtype.type(0), slope)
+
+
+def _sinc_derivative(xp, x, grad):
+    """(cos(pi x) - sinc(x)) / x, and 0 at x = 0 where sinc is flat."""
+    pi_x = x * x.dtype.type(np.pi)
+    slope = (xp.cos(pi_x) - xp.sinc(x)) / xp.where(x == 0, x.dtype.type(1), x)
+    return grad * xp.where(x == 0, x.dtype.type(0), slope)
 
 
 def _nan_to_num(xp, x, nan=0.0, posinf=None, neginf=None):
@@ -124,6 +155,15 @@ deg2rad = unary("deg2rad", lambda xp, x: xp.deg2rad(x), lambda xp, x, g: g * g.d
 rad2deg = unary("rad2deg", lambda xp, x: xp.rad2deg(x), lambda xp, x, g: g * g.dtype.type(180 / np.pi))
 nan_to_num = unary("nan_to_num", _nan_to_num,
                    lambda xp, x, g, **params: xp.where(xp.isfinite(x), g, g.dtype.type(0)))
+erf = unary("erf", lambda kernels, x: kernels.erf(x),
+            lambda xp, x, g: g * xp.exp(-x * x) * x.dtype.type(TWO_OVER_SQRT_PI), kernels=True)
+erfc = unary("erfc", lambda kernels, x: kernels.erfc(x),
+             lambda xp, x, g: g * xp.exp(-x * x) * x.dtype.type(-TWO_OVER_SQRT_PI), kernels=True)
+erfinv = unary("erfinv", lambda kernels, x: kernels.erfinv(x),
+               lambda xp, y, g: g * xp.exp(y * y) * y.dtype.type(1 / TWO_OVER_SQRT_PI), saves="output",
+               kernels=True)
+logit = unary("logit", _logit, _logit_derivative)
+sinc = unary("sinc", lambda xp, x: xp.sinc(x), _sinc_derivative)
 isnan = unary("isnan", lambda xp, x: xp.isnan(x), keep_dtype=True, inplace=False)
 isinf = unary("isinf", lambda xp, x: xp.isinf(x), keep_dtype=True, inplace=False)
 isposinf = unary("isposinf", lambda xp, x: xp.isposinf(x), keep_dtype=True, inplace=False)
