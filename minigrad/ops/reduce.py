@@ -293,3 +293,47 @@ def log_softmax(input, dim, dtype=None):
 @op(TORCH, METHOD)
 def logsumexp(input, dim, keepdim=False):
     return LogSumExp.apply(input, dim=dim, keepdim=keepdim)
+
+
+class ExtremumOverDims(Function):
+    """amax() or amin() over some dims; the gradient is shared evenly among ties, as in torch."""
+
+    def forward(self, x, dim, keepdim, largest):
+        name = "amax" if largest else "amin"
+        self.axes, self.keepdim = normalize_dims(dim, x.ndim), keepdim
+        if x.size == 0:
+            empty = [a for a in self.axes if x.shape[a] == 0]
+            if dim is None:
+                raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                                   f"input.numel() == 0 (input shape {tuple(x.shape)})")
+            if empty:
+                raise IndexError(f"{name}(): Expected reduction dim {empty[0]} to have non-zero "
+                                 f"size (input shape {tuple(x.shape)})")
+        reduce = self.xp.max if largest else self.xp.min
+        out = reduce(x, axis=self.axes, keepdims=True)
+        self.save_for_backward(x, out)
+        return out if keepdim else out.reshape([n for i, n in enumerate(x.shape)
+                                                if i not in self.axes])
+
+    def backward(self, grad):
+        x, out = self.saved_tensors
+        hits = x == out
+        if not self.keepdim:
+            grad = grad.reshape(out.shape)
+        return hits * (grad / hits.sum(axis=self.axes, keepdims=True)).astype(x.dtype)
+
+
+def _amax_amin(input, dim, keepdim, largest):
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=() reduces every dim
+        dim = None
+    return ExtremumOverDims.apply(input, dim=dim, keepdim=keepdim, largest=largest)
+
+
+@op(TORCH, METHOD)
+def amax(input, dim=(), keepdim=False):
+    return _amax_amin(input, dim, keepdim, largest=True)
+
+
+@op(TORCH, METHOD)
+def amin(input, dim=(), keepdim=False):
+    return _amax_amin(input, dim, keepdim, largest=False)
