@@ -14,6 +14,16 @@ RANDOM = {
     "nn.functional.dropout": "random mask",
 }
 
+
+def _training(sample):
+    return sample.kwargs.get("training", True) and sample.kwargs.get("p", 0.5) > 0
+
+
+# samples whose values are random: (which, why); the rest of the op's samples are compared
+RANDOM_SAMPLES = {name: (_training, "random channel mask: tests/test_modern_layers.py checks that "
+                                    "whole maps are dropped and the rest scaled")
+                  for name in ("nn.functional.dropout2d", "nn.functional.dropout3d")}
+
 UNDEFINED_VALUES = {"empty", "empty_like"}  # uninitialised memory: shapes and dtypes compared
 
 
