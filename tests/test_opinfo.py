@@ -22,15 +22,19 @@ TOLERANCE = {torch.float32: 1e-4, torch.float64: 1e-7}  # relative, and absolute
 
 
 # OpInfo ops whose `op` reorders torch's arguments: the same reordering of minigrad's function
-REORDERED = {"nn.functional.embedding": lambda embedding: (
-    lambda weight, indices, *args, **kwargs: embedding(indices, weight, *args, **kwargs))}
+REORDERED = {
+    "nn.functional.embedding": lambda weight, indices, *args, **kwargs: mgF.embedding(
+        indices, weight, *args, **kwargs),
+    "einsum": lambda operands, equation: mg.einsum(equation, operands),
+}
 
 
 def _minigrad_callable(op):
     """What minigrad exports for the OpInfo `op`: its function, or its Tensor method."""
+    if op.name in REORDERED:
+        return REORDERED[op.name]
     if op.name.startswith("nn.functional."):
-        function = getattr(mgF, op.name[len("nn.functional."):], None)
-        return REORDERED[op.name](function) if function and op.name in REORDERED else function
+        return getattr(mgF, op.name[len("nn.functional."):], None)
     if op.name.startswith("linalg."):
         return getattr(getattr(mg, "linalg", None), op.name[len("linalg."):], None)
     if "." in op.name:
