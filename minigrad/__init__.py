@@ -2,8 +2,7 @@
 
     import minigrad as mg          # or: import minigrad as torch
 """
-from . import autograd, cuda, data, dtypes, models, nn, optim, train, utils
-from . import linalg
+from . import autograd, cuda, data, dtypes, linalg, models, nn, optim, train, utils
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full,
                        full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,

@@ -192,6 +192,8 @@ NORMS = {  # name: fn
         x, x * 2, p=1.0, keepdim=True),
     "pairwise_distance_p_half": lambda t, x: t.nn.functional.pairwise_distance(x, -x, 0.5),
     "pairwise_distance_inf": lambda t, x: t.nn.functional.pairwise_distance(x, x[:1], float("inf")),
+    "CosineSimilarity": lambda t, x: t.nn.CosineSimilarity(dim=0, eps=1e-6)(x, x + 1),
+    "PairwiseDistance": lambda t, x: t.nn.PairwiseDistance(1.5, keepdim=True)(x, x * x),
 }
 
 

@@ -169,3 +169,10 @@ def test_matmul_shared_operand_and_rmatmul_chain():
 
 def test_matmul_larger_float32_tolerance():
     check(lambda t, a, b: a @ b, (16, 64), (64, 8), rtol=1e-4, atol=1e-4)
+
+
+def test_unflatten_module_matches_torch():
+    import torch
+    module, reference = mg.nn.Unflatten(1, (2, 3)), torch.nn.Unflatten(1, (2, 3))
+    assert repr(module) == repr(reference)
+    check(lambda t, x: (module if t is mg else reference)(x), (4, 6, 5))
