@@ -26,6 +26,7 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from machine import machine_lines  # noqa: E402
 
 from minigrad.kernels import cpu as K  # noqa: E402
 
@@ -158,8 +159,8 @@ def main():
     torch.set_num_threads(args.threads)
     numba.set_num_threads(args.threads)
 
-    print(f"float32, {args.threads} threads (numba {numba.threading_layer()} layer, torch "
-          f"{torch.get_num_threads()}), median of {args.repeats} interleaved repeats")
+    print("\n".join(machine_lines(args.threads)))
+    print(f"float32, median of {args.repeats} interleaved repeats")
     print(f"{'case':42s} {'minigrad ms':>12s} {'torch ms':>10s} {'ratio':>7s}")
     for name, minigrad_step, torch_step in cases():
         if args.filter not in name:

@@ -16,7 +16,7 @@ import time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # two OpenMP runtimes in one process
 
 import numpy as np  # noqa: E402
-from machine import cpu_line  # noqa: E402
+from machine import machine_lines  # noqa: E402
 
 THREADS = 2
 
@@ -67,7 +67,7 @@ def lenet_chapter(epochs, seeds):
     from minigrad import d2l
     torch.set_num_threads(THREADS)
     numba.set_num_threads(THREADS)
-    print(cpu_line(THREADS))
+    print("\n".join(machine_lines(THREADS)))
     train_iter, test_iter = d2l.load_data_fashion_mnist(batch_size=256)
     print(f"Fashion-MNIST from {train_iter.dataset.source}")
 
@@ -106,7 +106,7 @@ def loader_against_alexnet(batches, steps):
     import minigrad as mg
     from minigrad import d2l, nn
     numba.set_num_threads(THREADS)
-    print(cpu_line(THREADS))
+    print("\n".join(machine_lines(THREADS)))
     train_iter, _ = d2l.load_data_fashion_mnist(batch_size=128, resize=224)
     batches_iter = iter(train_iter)
     next(batches_iter)

@@ -20,7 +20,7 @@ import time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
-from machine import cpu_line  # noqa: E402
+from machine import machine_lines  # noqa: E402
 
 THREADS = 2
 
@@ -138,7 +138,7 @@ def main():
     parser.add_argument("--epoch", action="store_true")
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
-    print(cpu_line(THREADS))
+    print("\n".join(machine_lines(THREADS)))
     if args.first_step:
         first_step()
     elif args.epoch:

@@ -3,8 +3,12 @@ PyTorch (2 threads each, float32, CPU), interleaved in one process.
 
     python benchmarks/bench_models.py [--batch 32] [--size 32] [--repeats 7]
                                       [--models resnet18 resnet18_small densenet]
+                                      [--book] [--memory]
 
-Both networks take (batch, 3, 32, 32) inputs and have 10 classes. ``resnet18`` is d2l's layout (7x7
+--book runs the book's settings (1x96x96 inputs, batch 32 and 128) instead; --memory adds each
+library's peak memory, measured in a child process that runs only that library's steps.
+
+By default both networks take (batch, 3, 32, 32) inputs; they have 10 classes. ``resnet18`` is d2l's layout (7x7
 stride-2 stem + max pool: the stages see 8x8 down to 1x1), ``resnet18_small`` the small-input
 variant (3x3 stride-1 stem, no pool: 32x32 down to 4x4, the CIFAR shape, ~16x the work),
 ``densenet`` d2l's DenseNet. The torch twins are d2l's code written with torch.nn; the weights are
@@ -13,16 +17,19 @@ library and the ratio torch_ms / minigrad_ms (above 1: minigrad is faster).
 
 Thread pools: the process holds two OpenMP runtimes (Numba's and PyTorch's); with the default
 policy each one's idle workers spin on the cores the other needs, so OMP_WAIT_POLICY=PASSIVE is
-set before either loads (as in bench_lenet.py); the settings in effect are printed with the results.
+set before either loads (as in bench_lenet.py); benchmarks/machine.py's lines say where it ran.
 """
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
+from machine import machine_lines  # noqa: E402
 
 
 def torch_models():
@@ -117,6 +124,72 @@ def step(lib, net, optimizer, loss_fn, X, y):
     return time.perf_counter() - t0, value
 
 
+def peak_memory(lib_name, name, channels, size, batch, steps=3):
+    """Run in a child process: the high-water mark (MB) of a process that builds one library's
+    model and runs `steps` training steps, and its resident size before the first step."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((batch, channels, size, size)).astype(np.float32)
+    y = rng.integers(0, 10, batch)
+    if lib_name == "torch":
+        import torch as lib
+        net = torch_models()[name](channels, 10)
+    else:
+        import minigrad as lib
+        net = minigrad_models()[name](channels, 10)
+    side = (lib, net, lib.optim.SGD(net.parameters(), lr=0.01), lib.nn.CrossEntropyLoss(),
+            lib.tensor(X), lib.tensor(y))
+    before = memory_mb("VmRSS")
+    for _ in range(steps):
+        step(*side)
+    print(f"{memory_mb('VmHWM'):.0f} {before:.0f}")
+
+
+def memory_mb(field):
+    """A /proc/self/status field in MB: VmHWM, the process's high-water mark (ru_maxrss would
+    carry the parent's over the fork), or VmRSS, its resident size now."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith(field + ":"))
+    return int(line.split()[1]) / 1024
+
+
+def child_peak_memory(lib_name, name, channels, size, batch, threads):
+    command = [sys.executable, __file__, "--memory-of", lib_name, "--models", name, "--channels",
+               str(channels), "--size", str(size), "--batch", str(batch), "--threads", str(threads)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900,
+                            env=dict(os.environ, NUMBA_NUM_THREADS=str(threads)))
+    if result.returncode != 0:
+        return float("nan"), float("nan")
+    peak, before = result.stdout.split()[-2:]
+    return float(peak), float(before)
+
+
+def time_steps(mg, torch, name, channels, size, batch, repeats):
+    """Median step times (ms) of minigrad and torch on one model, steps interleaved."""
+    tmake, mmake = torch_models(), minigrad_models()
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((batch, channels, size, size)).astype(np.float32)
+    y = rng.integers(0, 10, batch)
+    torch.manual_seed(0)
+    tnet = tmake[name](channels, 10)
+    mnet = mmake[name](channels, 10)
+    mnet.load_state_dict({k: v.detach().numpy() for k, v in tnet.state_dict().items()})
+    sides = {
+        "mg": (mg, mnet, mg.optim.SGD(mnet.parameters(), lr=0.01), mg.nn.CrossEntropyLoss(),
+               mg.tensor(X), mg.tensor(y)),
+        "torch": (torch, tnet, torch.optim.SGD(tnet.parameters(), lr=0.01),
+                  torch.nn.CrossEntropyLoss(), torch.tensor(X), torch.tensor(y)),
+    }
+    first = {k: step(*v)[1] for k, v in sides.items()}  # warm-up (Numba compiles here)
+    if abs(first["mg"] - first["torch"]) > 1e-3 * max(1.0, abs(first["torch"])):
+        print(f"  warning: first-step losses differ: minigrad {first['mg']:.6f}, "
+              f"torch {first['torch']:.6f}")
+    times = {"mg": [], "torch": []}
+    for r in range(repeats):
+        for side in (("mg", "torch") if r % 2 == 0 else ("torch", "mg")):
+            times[side].append(step(*sides[side])[0])
+    return statistics.median(times["mg"]) * 1e3, statistics.median(times["torch"]) * 1e3
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=32)
@@ -126,9 +199,16 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--models", nargs="+", default=["resnet18", "densenet"],
                     choices=["resnet18", "resnet18_small", "densenet"])
+    ap.add_argument("--book", action="store_true",
+                    help="the book's settings instead: 1x96x96 inputs at batch 32 and 128")
+    ap.add_argument("--memory", action="store_true",
+                    help="also each library's peak memory, from a child process of its own")
+    ap.add_argument("--memory-of", choices=["mg", "torch"], help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     os.environ.setdefault("NUMBA_NUM_THREADS", str(args.threads))
+    if args.memory_of:
+        return peak_memory(args.memory_of, args.models[0], args.channels, args.size, args.batch)
     import numba
     import torch
 
@@ -136,43 +216,25 @@ def main():
 
     torch.set_num_threads(args.threads)
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
-    tmake, mmake = torch_models(), minigrad_models()
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((args.batch, args.channels, args.size, args.size)).astype(np.float32)
-    y = rng.integers(0, 10, args.batch)
-    print(f"one training step (forward + backward + SGD), batch {args.batch}, "
-          f"{args.channels}x{args.size}x{args.size} inputs, 10 classes, float32, CPU, "
-          f"{args.threads} threads each; median of {args.repeats}, interleaved")
-    env = {k: os.environ.get(k, "unset") for k in ("OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS")}
-    try:
-        layer = numba.threading_layer()
-    except ValueError:  # no parallel kernel has run yet
-        layer = numba.config.THREADING_LAYER
-    print(f"numba threading layer {layer}, "
-          + ", ".join(f"{k}={v}" for k, v in env.items()))
-    print(f"{'model':<16}{'minigrad ms':>12}{'torch ms':>10}{'torch/minigrad':>16}")
-    for name in args.models:
-        torch.manual_seed(0)
-        tnet = tmake[name](args.channels, 10)
-        mnet = mmake[name](args.channels, 10)
-        mnet.load_state_dict({k: v.detach().numpy() for k, v in tnet.state_dict().items()})
-        sides = {
-            "mg": (mg, mnet, mg.optim.SGD(mnet.parameters(), lr=0.01), mg.nn.CrossEntropyLoss(),
-                   mg.tensor(X), mg.tensor(y)),
-            "torch": (torch, tnet, torch.optim.SGD(tnet.parameters(), lr=0.01),
-                      torch.nn.CrossEntropyLoss(), torch.tensor(X), torch.tensor(y)),
-        }
-        first = {k: step(*v)[1] for k, v in sides.items()}  # warm-up (Numba compiles here)
-        if abs(first["mg"] - first["torch"]) > 1e-3 * max(1.0, abs(first["torch"])):
-            print(f"  warning: first-step losses differ: minigrad {first['mg']:.6f}, "
-                  f"torch {first['torch']:.6f}")
-        times = {"mg": [], "torch": []}
-        for r in range(args.repeats):
-            for side in (("mg", "torch") if r % 2 == 0 else ("torch", "mg")):
-                times[side].append(step(*sides[side])[0])
-        m_ms = statistics.median(times["mg"]) * 1e3
-        t_ms = statistics.median(times["torch"]) * 1e3
-        print(f"{name:<16}{m_ms:>12.1f}{t_ms:>10.1f}{t_ms / m_ms:>15.2f}x", flush=True)
+    print("\n".join(machine_lines(args.threads)))
+    settings = ([(1, 96, 32), (1, 96, 128)] if args.book
+                else [(args.channels, args.size, args.batch)])
+    print(f"one training step (forward + backward + SGD), 10 classes, float32, CPU, "
+          f"{args.threads} threads each; median of {args.repeats}, interleaved"
+          + ("; peak MB: the high-water mark of a process running one library's steps "
+             "(resident before the first step)" if args.memory else ""))
+    header = f"{'model':<16}{'input':>12}{'batch':>6}{'minigrad ms':>12}{'torch ms':>10}{'ratio':>7}"
+    print(header + (f"{'minigrad MB':>18}{'torch MB':>16}" if args.memory else ""))
+    for channels, size, batch in settings:
+        for name in args.models:
+            m_ms, t_ms = time_steps(mg, torch, name, channels, size, batch, args.repeats)
+            line = (f"{name:<16}{f'{channels}x{size}x{size}':>12}{batch:>6}{m_ms:>12.1f}"
+                    f"{t_ms:>10.1f}{t_ms / m_ms:>6.2f}x")
+            if args.memory:
+                memory = [child_peak_memory(lib, name, channels, size, batch, args.threads)
+                          for lib in ("mg", "torch")]
+                line += "".join(f"{f'{peak:.0f} ({before:.0f})':>17}" for peak, before in memory)
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

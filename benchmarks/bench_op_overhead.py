@@ -10,6 +10,7 @@ import statistics
 import time
 
 import numpy as np
+from machine import machine_lines
 
 
 def chain(mod, x, w, n_ops):
@@ -57,6 +58,7 @@ def main():
     import minigrad as mg
 
     torch.set_num_threads(2)
+    print("\n".join(machine_lines(2)))
     rng = np.random.default_rng(0)
     xd = rng.standard_normal(10).astype(np.float32)
     wd = rng.uniform(0.5, 1.0, 10).astype(np.float32)

@@ -1,5 +1,13 @@
-"""The line each CPU benchmark prints first: the CPU model, its widest vector ISA, the threads."""
+"""What each CPU benchmark prints first, so that a figure says where it ran: the CPU model and its
+widest vector ISA, the BLAS NumPy calls (and the core OpenBLAS picked for this CPU), PyTorch's CPU
+capability, Numba's
+threading layer and the thread counts."""
+import ctypes
+import os
 import platform
+import re
+
+OPENBLAS_PREFIXES = ("scipy_openblas_", "openblas_")
 
 
 def cpu_line(threads):
@@ -13,3 +21,61 @@ def cpu_line(threads):
     except (OSError, StopIteration):
         isa = "?"
     return f"CPU: {model} ({isa}), {threads} threads"
+
+
+def _openblas(function, restype):
+    """OpenBLAS's `function` (get_corename, get_num_threads) from the library NumPy loaded."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", maps.read())))
+    except OSError:
+        return "?"
+    for path in paths:
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for symbol in (p + function + suffix for p in OPENBLAS_PREFIXES for suffix in ("64_", "")):
+            found = getattr(library, symbol, None)
+            if found is not None:
+                found.restype = restype
+                return found()
+    return "?"
+
+
+def _numba_layer():
+    """Numba's threading layer, known once a parallel kernel has run: minigrad's relu runs one."""
+    import numba
+    import numpy as np
+
+    from minigrad.kernels import cpu
+    cpu.relu_forward(np.ones(1 << 16, np.float32))
+    try:
+        return numba.threading_layer()
+    except ValueError:
+        return numba.config.THREADING_LAYER
+
+
+def machine_lines(threads):
+    """The lines: CPU and ISA; NumPy's BLAS and its core, PyTorch's CPU capability; Numba."""
+    import numba
+    import numpy as np
+
+    layer = _numba_layer()  # first: loading minigrad's kernels sets OpenBLAS's threads
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    lines = [cpu_line(threads),
+             f"BLAS: NumPy's {blas.get('name', '?')} {blas.get('version', '')}, core "
+             f"{_openblas('get_corename', ctypes.c_char_p).decode()}, "
+             f"{_openblas('get_num_threads', ctypes.c_int)} thread(s)"]
+    try:
+        import torch
+        lines.append(f"PyTorch {torch.__version__}: CPU capability "
+                     f"{torch.backends.cpu.get_cpu_capability()}, oneDNN "
+                     f"{'on' if torch.backends.mkldnn.is_available() else 'off'}, "
+                     f"{torch.get_num_threads()} threads")
+    except ImportError:
+        pass
+    lines.append(f"Numba {numba.__version__}: threading layer {layer}, "
+                 f"{numba.get_num_threads()} threads, OMP_WAIT_POLICY="
+                 f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+    return lines

@@ -17,7 +17,7 @@ from numba import get_num_threads, njit, prange
 
 from .. import pool_rule
 from ..shapes import output_size
-from .activation import relu_backward, relu_forward
+from .activation import relu_forward
 from .parallel import NoAliasArguments, run_parts
 
 ARGMAX_DTYPE = np.int32
@@ -91,12 +91,13 @@ def _max_pool_forward(x, W, h_start, h_lo, h_hi, dh, w_start, w_lo, w_hi, dw):
 
 
 @njit(fastmath=FINITE_FREE_FASTMATH, cache=True, pipeline_class=NoAliasArguments)
-def _max_pool_2x2_part(part, parts, x, argmax, y):
+def _max_pool_2x2_part(part, parts, x, argmax, y, floor):
     """Part `part` of `parts` of the (n, c) planes. kernel 2, stride 2, no padding or dilation
     (LeNet's, and most CNNs'), without branches: the scan's compare-and-replace mispredicts half
     the time on real data. The first of the largest in scan order wins: the top pair's winner,
     unless the bottom pair's is strictly larger. A row of windows that holds a NaN is redone with the
-    scan, where the last NaN wins, as in torch. y: (N, C, OH * OW)."""
+    scan, where the last NaN wins, as in torch. y: (N, C, OH * OW), each maximum raised to `floor`
+    (0: relu's, NaN kept; -inf: none)."""
     N, C, H, W = x.shape
     OH, OW = argmax.shape[2], argmax.shape[3]
     planes = N * C
@@ -115,7 +116,8 @@ def _max_pool_2x2_part(part, parts, x, argmax, y):
                 top, bottom = max(a, b), max(d, e)
                 k_top = np.int32(b > a)
                 k_bottom = np.int32(W) + np.int32(e > d)
-                y_row[ow] = max(top, bottom)
+                best = max(top, bottom)
+                y_row[ow] = floor if best <= floor else best
                 argmax_row[ow] = start + 2 * ow + k_top + np.int32(bottom > top) * (k_bottom - k_top)
                 nan_seen |= (a != a) | (b != b) | (d != d) | (e != e)
             if nan_seen:
@@ -126,14 +128,15 @@ def _max_pool_2x2_part(part, parts, x, argmax, y):
                                           (bottom_row[2 * ow + 1], W + 1)):
                         if value > best or value != value:
                             best, best_index = value, index + offset
-                    y_row[ow] = best
+                    y_row[ow] = floor if best <= floor else best
                     argmax_row[ow] = best_index
 
 
 @njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
-def _route_to_argmax_part(part, parts, grad_y, argmax, grad_x):
+def _route_to_argmax_part(part, parts, grad_y, argmax, grad_x, y, relu):
     """Part `part` of `parts` of the (n, c) planes; grad_x: (N, C, H * W). Each part zeroes its
-    own planes: in cache, in parallel, and no separate pass."""
+    own planes: in cache, in parallel, and no separate pass. With `relu`, an output y <= 0 passes
+    no gradient (relu_max_pool2d's backward)."""
     N, C, OH, OW = grad_y.shape
     plane_size = grad_x.shape[2]
     planes = N * C
@@ -145,23 +148,27 @@ def _route_to_argmax_part(part, parts, grad_y, argmax, grad_x):
         for oh in range(OH):
             for ow in range(OW):
                 index = argmax[n, c, oh, ow]
-                if 0 <= index < plane_size:
+                if 0 <= index < plane_size and not (relu and y[n, c, oh, ow] <= 0):
                     dst[index] += grad_y[n, c, oh, ow]
 
 
-def _max_pool_2x2_forward(x, OH, OW):
+def _max_pool_2x2_forward(x, OH, OW, floor):
     N, C = x.shape[:2]
     y = np.empty((N, C, OH * OW), dtype=x.dtype)
     argmax = np.empty((N, C, OH, OW), dtype=ARGMAX_DTYPE)
-    run_parts(_max_pool_2x2_part, max(1, min(N * C, get_num_threads())), x, argmax, y)
+    run_parts(_max_pool_2x2_part, max(1, min(N * C, get_num_threads())), x, argmax, y,
+              x.dtype.type(floor))
     return y.reshape(N, C, OH, OW), argmax
 
 
-def _route_to_argmax(grad_y, argmax, H, W):
-    """Both max poolings' backward pass; the same launcher as _max_pool_2x2_part's."""
+def _route_to_argmax(grad_y, argmax, H, W, y=None):
+    """Both max poolings' backward pass (given relu_max_pool2d's output y, its backward); the same
+    launcher as _max_pool_2x2_part's."""
     N, C = grad_y.shape[:2]
     grad_x = np.empty((N, C, H * W), dtype=grad_y.dtype)
-    run_parts(_route_to_argmax_part, max(1, min(N * C, get_num_threads())), grad_y, argmax, grad_x)
+    relu = y is not None
+    run_parts(_route_to_argmax_part, max(1, min(N * C, get_num_threads())), grad_y, argmax, grad_x,
+              np.ascontiguousarray(y) if relu else grad_y, relu)
     return grad_x.reshape(N, C, H, W)
 
 
@@ -171,16 +178,21 @@ def _max_pool_planes(x, OH, OW, *windows):
     return y.reshape(N, C, OH, OW), argmax.reshape(N, C, OH, OW)
 
 
-def max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode):
+def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, relu):
     x = np.ascontiguousarray(x)
     _, _, H, W = x.shape
     (KH, KW), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
     OH = output_size(H, KH, sh, ph, dh, ceil_mode)
     OW = output_size(W, KW, sw, pw, dw, ceil_mode)
     if dilation == (1, 1) and _is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
-        return _max_pool_2x2_forward(x, OH, OW)
-    return _max_pool_planes(x, OH, OW, *_max_taps(H, OH, KH, sh, ph, dh, False), dh,
-                            *_max_taps(W, OW, KW, sw, pw, dw, False), dw)
+        return _max_pool_2x2_forward(x, OH, OW, 0 if relu else -np.inf)  # relu in the same pass
+    y, argmax = _max_pool_planes(x, OH, OW, *_max_taps(H, OH, KH, sh, ph, dh, False), dh,
+                                 *_max_taps(W, OW, KW, sw, pw, dw, False), dw)
+    return (relu_forward(y) if relu else y), argmax
+
+
+def max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode):
+    return _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, relu=False)
 
 
 def max_pool2d_backward(grad_y, argmax, x_shape, kernel_size, stride, padding, dilation, ceil_mode):
@@ -190,14 +202,13 @@ def max_pool2d_backward(grad_y, argmax, x_shape, kernel_size, stride, padding, d
 
 
 def relu_max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode):
-    y, argmax = max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
-    return relu_forward(y), argmax
+    return _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, relu=True)
 
 
 def relu_max_pool2d_backward(grad_y, y, argmax, x_shape, kernel_size, stride, padding, dilation,
                              ceil_mode):
-    return max_pool2d_backward(relu_backward(grad_y, y), argmax, x_shape, kernel_size, stride,
-                               padding, dilation, ceil_mode)
+    return _route_to_argmax(np.ascontiguousarray(grad_y), np.ascontiguousarray(argmax, ARGMAX_DTYPE),
+                            x_shape[2], x_shape[3], y)
 
 
 def adaptive_max_pool2d_forward(x, output_size):
