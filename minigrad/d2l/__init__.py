@@ -7,12 +7,20 @@ convolutional networks, over minigrad, with the book's names, signatures and pri
     train_iter, test_iter = d2l.load_data_fashion_mnist(batch_size=256)
     d2l.train_ch6(net, train_iter, test_iter, num_epochs=10, lr=0.9, device=d2l.try_gpu())
 
+and the English edition's (d2l.ai, chapters 7-8) object-oriented API:
+
+    class Net(d2l.Classifier): ...      # self.net, lr
+    d2l.Trainer(max_epochs=10, num_gpus=1).fit(Net(lr=0.1), d2l.FashionMNIST(batch_size=128))
+
 `d2l.plt` is matplotlib.pyplot, imported when first used.
 """
 import minigrad as _torch
 
+from .board import ProgressBoard
 from .data import (get_dataloader_workers, get_fashion_mnist_labels, load_array,
                    load_data_fashion_mnist)
+from .framework import (Classifier, DataModule, FashionMNIST, HyperParameters, LeNet, Module,
+                        Trainer, add_to_class, init_cnn)
 from .plotting import (Animator, plot, set_axes, set_figsize, show_images, use_svg_display)
 from .training import (Accumulator, Timer, accuracy, corr2d, cpu, evaluate_accuracy_gpu, gpu,
                        num_gpus, train_ch6, try_all_gpus, try_gpu)
@@ -21,6 +29,7 @@ from .training import (Accumulator, Timer, accuracy, corr2d, cpu, evaluate_accur
 ones_like, ones, zeros_like, zeros = _torch.ones_like, _torch.ones, _torch.zeros_like, _torch.zeros
 tensor, arange, linspace, eye = _torch.tensor, _torch.arange, _torch.linspace, _torch.eye
 sin, cos, tanh, exp, log, abs = _torch.sin, _torch.cos, _torch.tanh, _torch.exp, _torch.log, _torch.abs
+sinh, cosh, meshgrid, batch_matmul = _torch.sinh, _torch.cosh, _torch.meshgrid, _torch.bmm
 sigmoid, normal, rand, randn, matmul = (_torch.sigmoid, _torch.normal, _torch.rand, _torch.randn,
                                         _torch.matmul)
 int32, int64, float32 = _torch.int32, _torch.int64, _torch.float32

@@ -24,7 +24,7 @@ def load_array(data_arrays, batch_size, is_train=True):
     return data.DataLoader(data.TensorDataset(*data_arrays), batch_size, shuffle=is_train)
 
 
-def _check_resize(resize):
+def _check_resize(resize, who="load_data_fashion_mnist"):
     def positive(n):
         return isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0
 
@@ -32,23 +32,24 @@ def _check_resize(resize):
         return
     if isinstance(resize, (tuple, list)) and len(resize) == 2 and all(map(positive, resize)):
         return
-    raise ValueError(f"load_data_fashion_mnist: resize must be None, a positive int or a pair of "
+    raise ValueError(f"{who}: resize must be None, a positive int or a pair of "
                      f"positive ints (height, width), got {resize!r}")
 
 
-def fashion_mnist(train, transform):
-    """One split, found where d2l keeps it (../data/FashionMNIST/raw), else where FashionMNIST()
-    looks (the data home, Debian's dataset-fashion-mnist), else downloaded into ../data as d2l
-    does; an error that lists every place looked in when none of these works."""
-    for root in (D2L_ROOT, None):
+def fashion_mnist(train, transform, d2l_root=D2L_ROOT):
+    """One split, found where d2l keeps it (../data/FashionMNIST/raw, or `d2l_root`, a DataModule's
+    root), else where FashionMNIST() looks (the data home, Debian's dataset-fashion-mnist), else
+    downloaded into `d2l_root` as d2l does; an error that lists every place looked in when none of
+    these works."""
+    for root in (d2l_root, None):
         try:
             return datasets.FashionMNIST(root, train=train, transform=transform)
         except FileNotFoundError:
             pass
     try:
-        return datasets.FashionMNIST(D2L_ROOT, train=train, transform=transform, download=True)
+        return datasets.FashionMNIST(d2l_root, train=train, transform=transform, download=True)
     except datasets.DownloadError as error:
-        looked = datasets.FashionMNIST.search_dirs_under(D2L_ROOT)
+        looked = datasets.FashionMNIST.search_dirs_under(d2l_root)
         looked += datasets.FashionMNIST.search_dirs_under(None)
         places = "\n".join(f"  {os.path.abspath(folder)}" for folder in looked)
         raise FileNotFoundError(
