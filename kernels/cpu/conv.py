@@ -1,11 +1,13 @@
 """2-D convolution on the CPU. Kernel taps that only ever read padding are cropped away first
-(_cropped); then one of three algorithms runs per layer:
+(_cropped); then one of four algorithms runs per layer:
 
   Linear (_is_linear)            a kernel the size of the unpadded input (one output position):
                                  one GEMM over the batch, through the kernel table's matmul.
   direct (conv_direct.py)        groups 1, stride 1, C_in * C_out <= DIRECT_MAX_CHANNEL_PRODUCT:
                                  vectorised loops over a zero-padded "wide" plane, no im2col.
-  per-sample im2col + GEMM       everything else (ResNet's layers, strided, grouped):
+  Winograd (winograd.py)         F(4x4, 3x3) for ResNet's stride-1 3x3 layers of equal channels
+                                 (_use_winograd): a quarter of the multiply-adds, 36 GEMMs.
+  per-sample im2col + GEMM       everything else (ResNet's other layers, strided, grouped):
   (conv_per_sample.py)           a cache-sized im2col per sample (or per few samples) and a
                                  single-threaded OpenBLAS GEMM, samples split across threads;
                                  the input gradient of a stride-1 layer that narrows the channels
@@ -25,12 +27,13 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from ..shapes import output_size
-from . import conv_per_sample
+from . import conv_per_sample, winograd
 from .blas import matmul
 from .conv_direct import WEIGHT_CHUNKS, direct_backward, direct_forward, lanes_for
 from .fused import channel_sum
 
 DIRECT_MAX_CHANNEL_PRODUCT = 1024
+WINOGRAD_MIN_TILES = 128  # tiles per batch below which the filter transform outweighs the gain
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,6 +69,19 @@ def _use_direct(c_in, c_out, stride, groups):
     loops do C_in * C_out * KH * KW short FMA loops per sample, so they pay only for few channels:
     at ResNet's 64 x 64 they tie with im2col + GEMM at best, at LeNet's 6 x 16 they win."""
     return groups == 1 and stride == (1, 1) and c_in * c_out <= DIRECT_MAX_CHANNEL_PRODUCT
+
+
+def _use_winograd(x_shape, w_shape, stride, padding, dilation, groups):
+    """Winograd F(4x4, 3x3) (winograd.py) for ResNet's stride-1 3x3 layers of equal channels, 64
+    to 256, padding 1, on planes of at least 8x8 and with at least WINOGRAD_MIN_TILES output
+    tiles in the batch: there it beats im2col + GEMM in all three passes (bench_winograd.py).
+    Below, its per-call filter transform (36 C_in C_out floats) outweighs the multiply-adds
+    saved: on 4x4 planes, and on few samples of small planes."""
+    C_out, C_in = w_shape[:2]
+    N, _, H, W = x_shape
+    return (winograd.applies(w_shape, stride, dilation, groups, padding) and padding == (1, 1)
+            and C_in == C_out and 64 <= C_in <= 256 and min(H, W) >= 8
+            and N * -(-H // 4) * -(-W // 4) >= WINOGRAD_MIN_TILES)
 
 
 def _is_linear(x_shape, w_shape, padding, dilation, groups):
@@ -127,6 +143,8 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
         return y.reshape(N, C_out, 1, 1)
     if _use_direct(C_in, C_out, stride, groups):
         return direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW, lanes_for(N, H, W, ph, pw))
+    if _use_winograd(x.shape, w.shape, stride, padding, dilation, groups):
+        return winograd.forward(x, w, bias, padding, OH, OW, _scratch)
     return conv_per_sample.forward(x, w, bias, stride, padding, dilation, groups, OH, OW, _scratch)
 
 
@@ -187,12 +205,17 @@ def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
                                 max(chunks, 1), need_input, need_weight, need_bias)
         return tuple(grad if need else None for grad, need in zip(grads, needs))
     grad_x = grad_w = grad_b = None
-    if need_input and _input_gradient_by_correlation(w.shape, stride, padding, dilation, groups):
+    use_winograd = _use_winograd(x.shape, w.shape, stride, padding, dilation, groups)
+    if need_input and use_winograd:
+        grad_x = winograd.backward_input(grad_y, w, x.shape, padding, _scratch)
+    elif need_input and _input_gradient_by_correlation(w.shape, stride, padding, dilation, groups):
         grad_x = _correlate_with_flipped_kernel(grad_y, w, x.shape, padding, dilation, groups)
     elif need_input:
         grad_x = conv_per_sample.backward_input(grad_y, w, x.shape, stride, padding, dilation,
                                                 groups, _scratch)
-    if need_weight:
+    if need_weight and use_winograd:
+        grad_w = winograd.backward_weight(grad_y, x, padding, _scratch)
+    elif need_weight:
         grad_w = conv_per_sample.backward_weight(grad_y, x, w.shape, stride, padding, dilation,
                                                  groups, _scratch)
     if need_bias:
