@@ -210,6 +210,11 @@ class Module:
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values (tensors or NumPy arrays) into the parameters and buffers, in place."""
+        # parameter.py builds on Parameter, defined here
+        from .parameter import is_lazy, uninitialized_shape_error
+        for name, module in self.named_modules():
+            if hasattr(type(module), "_lazy_load_hook"):  # lazy ones take the loaded shapes first
+                module._lazy_load_hook(state_dict, name + "." if name else "")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -218,6 +223,10 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
+            if is_lazy(value):
+                if is_lazy(target):
+                    continue  # two uninitialized ones: nothing to copy, as in torch
+                raise uninitialized_shape_error()
             array = value.detach().cpu().numpy() if isinstance(value, Tensor) else host_array(value)
             if tuple(array.shape) != tuple(target.shape):
                 problems.append(f"size mismatch for {key}: copying a param with shape "
@@ -247,8 +256,8 @@ class Module:
                     if tensor is None:
                         continue
                     for t in (tensor, tensor.grad):
-                        if t is not None:
-                            t._data, t._backend = convert(t._data, t._backend)
+                        if t is not None:  # the slot: an uninitialized one's placeholder moves too
+                            t._data, t._backend = convert(Tensor._data.__get__(t), t._backend)
         return self
 
     def to(self, *args, **kwargs):
