@@ -20,6 +20,7 @@ Tensor = None  # the Tensor class: registered by minigrad.tensor, which sits abo
 _grad_enabled = True
 _sequence = itertools.count()
 _FREED = "freed"
+_patterns = {}  # each needs_input_grad tuple made so far, shared by the nodes that have it
 
 
 def is_grad_enabled():
@@ -68,10 +69,7 @@ class set_grad_enabled(_GradMode):
 
 class Version:
     """How many times a storage was modified in place; shared by a tensor and its views."""
-    __slots__ = ("value",)
-
-    def __init__(self):
-        self.value = 0
+    value = 0  # a class attribute until the first change: making a Version runs no __init__
 
 
 class Function:
@@ -86,16 +84,16 @@ class Function:
     is_view = False  # True when forward may return a view of its first input's storage
 
     _saved = None
+    _versions = ()  # (the saved array, its tensor's version counter, version then), once recorded
     retained = None  # a weak reference to the output tensor, after retain_grad()
 
     @classmethod
     def apply(cls, *args, **params):
         node = cls()
-        backend, edges, record = None, [], False
-        arrays = list(args)
-        for i, arg in enumerate(args):
+        backend, arrays, edges, needs, record = None, [], [], [], False
+        for arg in args:
             if isinstance(arg, Tensor):
-                arrays[i] = arg._data
+                arrays.append(arg._data)
                 if backend is None:
                     backend = arg._backend
                 elif arg._backend is not backend:
@@ -103,22 +101,28 @@ class Function:
                                        f"{backend.device} and {arg._backend.device} ({cls.__name__})")
                 if arg._requires_grad:
                     edges.append(arg.grad_fn or arg)
+                    needs.append(True)
                     record = True
                     continue
+            else:
+                arrays.append(arg)
             edges.append(None)
+            needs.append(False)
         node.backend, node.xp, node.kernels = backend, backend.xp, backend.kernels
         record = record and _grad_enabled and cls.differentiable
-        node.needs_input_grad = tuple(e is not None for e in edges) if record else (False,) * len(args)
-        out = node.forward(*arrays, **params)
-        if isinstance(out, np.generic):  # NumPy reductions return scalars; tensors hold arrays
+        needs = tuple(needs) if record else (False,) * len(args)
+        node.needs_input_grad = _patterns.setdefault(needs, needs)  # one tuple per pattern, for the GC
+        out = node.forward(*arrays, **params) if params else node.forward(*arrays)  # ** costs a copy
+        if type(out) is not np.ndarray and isinstance(out, np.generic):  # tensors hold arrays
             out = np.asarray(out)
-        result = Tensor._make(out, node.backend)
-        if cls.is_view and args[0]._backend.xp.may_share_memory(out, arrays[0]):
+        result = Tensor._make(out, node.backend)  # forward may change it (to_device does)
+        if cls.is_view and backend.xp.may_share_memory(out, arrays[0]):
             base = args[0]._base
             result._version, result._base = args[0]._version, args[0] if base is None else base
         if record and out.dtype.kind == "f":  # integer and bool results never require grad
-            node.inputs, node.seq = tuple(edges), next(_sequence)
-            node._record_versions(args, out, result)
+            node.inputs, node.seq = edges, next(_sequence)
+            if node._saved is not None:
+                node._record_versions(args, out, result)
             result._requires_grad, result.grad_fn = True, node
         return result
 
@@ -142,12 +146,17 @@ class Function:
 
     def _record_versions(self, args, out, result):
         """Note the version of each saved array's tensor, so backward can tell it was modified."""
-        self._versions = []  # (the saved array, its tensor's version counter, version then)
-        for array in self._saved or ():
-            owner = result if array is out else next(
-                (a for a in args if isinstance(a, Tensor) and a._data is array), None)
-            if owner is not None:
-                self._versions.append((array, owner._version, owner._version.value))
+        self._versions = []
+        for array in self._saved:
+            if array is out:
+                owner = result
+            else:
+                for owner in args:
+                    if isinstance(owner, Tensor) and owner._data is array:
+                        break
+                else:
+                    continue  # not an input's array (a cast copy, or a scalar)
+            self._versions.append((array, owner._version, owner._version.value))
 
     def _keep_copy_of(self, array):
         """`array` is about to be overwritten in place by this very op: keep its old value."""
@@ -156,13 +165,12 @@ class Function:
             self._versions = [v for v in self._versions if v[0] is not array]
 
     def _backward(self, grad, retain_graph):
-        if self._saved is not None:
-            for array, version, value in self._versions:
-                if version.value != value:
-                    raise RuntimeError(
-                        f"a tensor saved for backward was modified in place: {self.name} saved a "
-                        f"tensor of shape {tuple(array.shape)} ({array.dtype}) at version {value}, "
-                        f"and it is now at version {version.value}")
+        for array, version, value in self._versions:
+            if version.value != value:
+                raise RuntimeError(
+                    f"a tensor saved for backward was modified in place: {self.name} saved a "
+                    f"tensor of shape {tuple(array.shape)} ({array.dtype}) at version {value}, "
+                    f"and it is now at version {version.value}")
         grads = self.backward(grad)
         if not retain_graph and self._saved is not None:
             self._saved, self._versions = _FREED, ()
@@ -170,7 +178,7 @@ class Function:
 
 
 def _accumulate(tensor, grad):
-    if grad.shape != tensor.shape:
+    if grad.shape != tensor._data.shape:
         raise RuntimeError(f"internal error: gradient of shape {tuple(grad.shape)} for a tensor of "
                            f"shape {tuple(tensor.shape)}")
     if tensor.grad is None:
@@ -197,7 +205,7 @@ def backward(tensor, gradient=None, retain_graph=False):
     if tensor.grad_fn is None:
         _accumulate(tensor, grad)
         return
-    pending = {tensor.grad_fn: grad}
+    pending = {tensor.grad_fn: grad}  # node -> the sum of the gradients delivered to it so far
     heap = [(-tensor.grad_fn.seq, tensor.grad_fn)]
     while heap:
         node = heapq.heappop(heap)[1]
@@ -210,11 +218,13 @@ def backward(tensor, gradient=None, retain_graph=False):
                 continue
             if isinstance(edge, Tensor):
                 _accumulate(edge, input_grad)
-            elif edge in pending:
-                pending[edge] = pending[edge] + input_grad
-            else:
+                continue
+            earlier = pending.get(edge)
+            if earlier is None:
                 pending[edge] = input_grad
                 heapq.heappush(heap, (-edge.seq, edge))
+            else:
+                pending[edge] = earlier + input_grad
 
 
 def retain_grad(tensor):

@@ -6,6 +6,7 @@ import numpy as np
 from . import autograd, dtypes, ops
 from .device import Device, backend, move
 from .autograd import Version
+from .ops import elementwise
 from .ops.registry import METHOD, as_method, registered
 
 
@@ -59,8 +60,10 @@ class Tensor:
     @classmethod
     def _make(cls, data, backend):
         """Wrap an array (no copy) as a tensor that does not require grad."""
-        tensor = cls.__new__(cls)
-        tensor._init(data, backend)
+        tensor = cls.__new__(cls)  # _init's work, inline: every op's result is made here
+        tensor._data, tensor._backend, tensor._requires_grad, tensor.grad, tensor.grad_fn = (
+            data, backend, False, None, None)
+        tensor._version, tensor._base = Version(), None
         return tensor
 
     # ----- properties -------------------------------------------------------------------------
@@ -422,7 +425,9 @@ def _binary_method(function, reflected=False):
     return lambda self, other: function(self, other)
 
 
-for _name, _function in [("add", ops.add), ("sub", ops.sub), ("mul", ops.mul), ("truediv", ops.div),
+# +, - and / call their Functions, not add, sub and div: an operator has no alpha or rounding mode
+for _name, _function in [("add", elementwise.Add.apply), ("sub", elementwise.Sub.apply),
+                         ("mul", ops.mul), ("truediv", elementwise.Div.apply),
                          ("floordiv", ops.floor_divide), ("mod", ops.remainder), ("pow", ops.pow),
                          ("matmul", ops.matmul), ("and", ops.bitwise_and), ("or", ops.bitwise_or),
                          ("xor", ops.bitwise_xor)]:

@@ -14,16 +14,27 @@ def _cast(x, dtype):
     return x.astype(dtype, copy=False) if hasattr(x, "astype") else x
 
 
+_promotions = {}  # (each operand's dtype and 0-d-ness, or a scalar's type) -> PyTorch's result dtype
+
+
+def _promotion_key(x, dtype):
+    """What the result dtype depends on: a scalar's type (its category), an array's dtype and tier."""
+    return type(x) if dtype is None or isinstance(x, np.generic) else (dtype, x.ndim == 0)
+
+
 def _promote(a, b, floating=False):
     """Both operands cast to PyTorch's result dtype (Python scalars stay scalars: they are weak)."""
     da, db = getattr(a, "dtype", None), getattr(b, "dtype", None)
-    if da is not None and (da == db or (db is None and isinstance(b, float) and da.kind == "f")):
-        dtype = da
+    if da is not None and (da == db or (db is None and isinstance(b, (int, float)) and da.kind == "f")):
+        dtype = da  # the common cases (a Python number and a float tensor), without a look-up
     else:
-        dtype = result_type(a, b)
+        key = (_promotion_key(a, da), _promotion_key(b, db))
+        dtype = _promotions.get(key)
+        if dtype is None:
+            dtype = _promotions[key] = result_type(a, b)
     if floating and dtype.kind != "f":
         dtype = DEFAULT_FLOAT.np
-    return _cast(a, dtype), _cast(b, dtype)
+    return (a if da is dtype else _cast(a, dtype)), (b if db is dtype else _cast(b, dtype))
 
 
 class _Binary(Function):
@@ -32,11 +43,13 @@ class _Binary(Function):
     computes_in = None  # a dtype both operands are cast to, whatever theirs (float_power's float64)
 
     def forward(self, a, b):
-        self.meta = [(getattr(x, "shape", ()), getattr(x, "dtype", None)) for x in (a, b)]
-        if self.computes_in is None:
-            a, b = _promote(a, b, self.floating)
-        else:
+        # each operand's shape and dtype, for reduce: one flat tuple, so fewer objects for the GC
+        da, db = getattr(a, "dtype", None), getattr(b, "dtype", None)
+        self.meta = (getattr(a, "shape", ()), da, getattr(b, "shape", ()), db)
+        if self.computes_in is not None:
             a, b = _cast(a, self.computes_in), _cast(b, self.computes_in)
+        elif da is not db or self.floating:  # two arrays of one dtype need no promotion
+            a, b = _promote(a, b, self.floating)
         try:
             return self.compute(a, b)
         except ValueError:
@@ -46,7 +59,9 @@ class _Binary(Function):
         """`grad` of the result, as the gradient of operand i (None when it needs none)."""
         if not self.needs_input_grad[i]:
             return None
-        shape, dtype = self.meta[i]
+        shape, dtype = self.meta[2 * i], self.meta[2 * i + 1]
+        if grad.shape == shape and grad.dtype == dtype:  # no broadcast, no promotion
+            return grad
         return sum_to_shape(grad, shape).astype(dtype, copy=False)
 
     def reduce_both(self, grad_a, grad_b):

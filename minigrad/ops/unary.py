@@ -5,6 +5,7 @@ in-place method `Tensor.NAME_` from the rule; an op with arguments (round's deci
 replacements) passes them to both rules as keywords. NumPy has no error function: the erf family's
 rules take the device's kernel table in place of xp (`kernels=True`)."""
 import inspect
+import types
 
 import numpy as np
 
@@ -16,12 +17,33 @@ LN2, LN10 = float(np.log(2)), float(np.log(10))
 TWO_OVER_SQRT_PI = float(2 / np.sqrt(np.pi))
 
 
+try:  # NumPy's error state, set directly: np.errstate costs microseconds, ten times an op on small arrays
+    from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
+except ImportError:  # another NumPy layout: fall back to np.errstate
+    _extobj_contextvar = None
+_quiet_states = {}  # NumPy's error state -> the same state ignoring divide, invalid and over
+
+
 def quiet(method):
     """Run a forward or backward whose math may give inf or nan without NumPy's warnings,
     as torch does (x / 0, log(0), sqrt(-1), exp overflow)."""
     def quiet_method(self, *args, **kwargs):
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return method(self, *args, **kwargs)
+        if _extobj_contextvar is None:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                return method(self, *args, **kwargs)
+        state = _extobj_contextvar.get()
+        quiet_state = _quiet_states.get(state)
+        if quiet_state is None:
+            if len(_quiet_states) > 64:  # error states made by many np.errstate blocks
+                _quiet_states.clear()
+            quiet_state = _quiet_states[state] = _make_extobj(divide="ignore", invalid="ignore",
+                                                              over="ignore")
+            _quiet_states[quiet_state] = quiet_state
+        token = _extobj_contextvar.set(quiet_state)
+        try:
+            return method(self, *args, **kwargs) if kwargs else method(self, *args)
+        finally:
+            _extobj_contextvar.reset(token)
     quiet_method.__name__ = method.__name__
     return quiet_method
 
@@ -37,21 +59,28 @@ class UnaryFunction(Function):
     saves = "input"
     on_kernels = False  # the rule gets self.kernels instead of self.xp
 
+    params = types.MappingProxyType({})  # the op's arguments, when it has some
+
     @quiet
     def forward(self, x, **params):
-        x = x if self.keep_dtype else as_float(x)
-        self.params = params
-        out = self.rule(self.kernels if self.on_kernels else self.xp, x, **params)
+        if not self.keep_dtype and x.dtype.kind != "f":
+            x = as_float(x)
+        xp = self.kernels if self.on_kernels else self.xp
+        out = self.rule(xp, x, **params) if params else self.rule(xp, x)  # ** alone costs a copy
+        if params:
+            self.params = params
         if self.keep_dtype and out.dtype != x.dtype and out.dtype != np.bool_:
             out = out.astype(x.dtype)  # NumPy's floor and trunc of integers are floats
         if self.differentiable:
-            self.save_for_backward(x if self.saves == "input" else out)
+            self._saved = (x if self.saves == "input" else out,)
         return out
 
     @quiet
     def backward(self, grad):
         saved, = self.saved_tensors
-        return self.derivative(self.xp, saved, grad, **self.params)
+        if self.params:
+            return self.derivative(self.xp, saved, grad, **self.params)
+        return self.derivative(self.xp, saved, grad)
 
 
 def unary_function(name, rule, derivative=None, *, saves="input", keep_dtype=False, kernels=False):
