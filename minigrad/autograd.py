@@ -115,15 +115,21 @@ class Function:
         out = node.forward(*arrays, **params) if params else node.forward(*arrays)  # ** costs a copy
         if type(out) is not np.ndarray and isinstance(out, np.generic):  # tensors hold arrays
             out = np.asarray(out)
-        result = Tensor._make(out, node.backend)  # forward may change it (to_device does)
+        result = Tensor.__new__(Tensor)  # Tensor._make's work, inline: every op's result is made here
+        # node.backend, not backend: forward may change it (to_device does)
+        result._data, result._backend, result.grad, result._base = out, node.backend, None, None
         if cls.is_view and backend.xp.may_share_memory(out, arrays[0]):
             base = args[0]._base
             result._version, result._base = args[0]._version, args[0] if base is None else base
+        else:
+            result._version = Version()
         if record and out.dtype.kind == "f":  # integer and bool results never require grad
             node.inputs, node.seq = edges, next(_sequence)
             if node._saved is not None:
                 node._record_versions(args, out, result)
             result._requires_grad, result.grad_fn = True, node
+        else:
+            result._requires_grad, result.grad_fn = False, None
         return result
 
     def save_for_backward(self, *arrays):
@@ -205,8 +211,14 @@ def backward(tensor, gradient=None, retain_graph=False):
     if tensor.grad_fn is None:
         _accumulate(tensor, grad)
         return
-    pending = {tensor.grad_fn: grad}  # node -> the sum of the gradients delivered to it so far
-    heap = [(-tensor.grad_fn.seq, tensor.grad_fn)]
+    # gradients of inf or nan come out as torch's do, without NumPy's warnings, in every backward
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        _run_tape(tensor.grad_fn, grad, retain_graph)
+
+
+def _run_tape(root, grad, retain_graph):
+    pending = {root: grad}  # node -> the sum of the gradients delivered to it so far
+    heap = [(-root.seq, root)]
     while heap:
         node = heapq.heappop(heap)[1]
         grad = pending.pop(node)

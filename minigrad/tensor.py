@@ -1,5 +1,4 @@
 """The Tensor: an array on a device, plus what autograd needs (requires_grad, grad, grad_fn, version)."""
-import types
 
 import numpy as np
 

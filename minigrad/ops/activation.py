@@ -14,13 +14,13 @@ register(tanh, FUNCTIONAL, name="tanh")
 
 
 def _sigmoid(xp, x):
-    e = xp.exp(-xp.abs(x))  # never overflows: exp of a non-positive number
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    return 1 / (1 + xp.exp(-x))  # below -88 exp overflows to inf, and 1 / inf is the limit, 0 (quiet)
 
 
 class Sigmoid(Function):
+    @quiet
     def forward(self, x):
-        out = _sigmoid(self.xp, as_float(x))
+        out = _sigmoid(self.xp, x if x.dtype.kind == "f" else as_float(x))
         self.save_for_backward(out)
         return out
 

@@ -21,7 +21,6 @@ class Atan2(_Binary):
         self.save_for_backward(a, b)
         return self.xp.arctan2(a, b)
 
-    @quiet
     def backward(self, grad):
         a, b = self.saved_tensors
         scaled = grad / (a * a + b * b)
@@ -36,7 +35,6 @@ class Hypot(_Binary):
         self.save_for_backward(a, b, out)
         return out
 
-    @quiet
     def backward(self, grad):
         a, b, out = self.saved_tensors
         return self.reduce_both(grad * a / out, grad * b / out)
@@ -52,7 +50,6 @@ class LogAddExp(_Binary):
         self.save_for_backward(a, b)
         return self.xp.logaddexp(a, b) if self.base == np.e else self.xp.logaddexp2(a, b)
 
-    @quiet
     def backward(self, grad):
         a, b = self.saved_tensors
         base = grad.dtype.type(self.base)
@@ -80,7 +77,6 @@ class Xlogy(_Binary):
         self.save_for_backward(a, b)
         return xp.where((a == 0) & ~xp.isnan(b), a.dtype.type(0), a * xp.log(b))
 
-    @quiet
     def backward(self, grad):
         a, b = self.saved_tensors
         xp = self.xp
@@ -96,7 +92,6 @@ class Fmod(_Binary):
         self.save_for_backward(a, b)
         return self.xp.fmod(a, b)
 
-    @quiet
     def backward(self, grad):
         a, b = self.saved_tensors
         return self.reduce_both(grad, -grad * self.xp.trunc(a / b))
@@ -110,7 +105,6 @@ class Copysign(_Binary):
         self.save_for_backward(a, out)
         return out
 
-    @quiet
     def backward(self, grad):
         a, out = self.saved_tensors
         xp = self.xp

@@ -60,7 +60,6 @@ class VectorNorm(Function):
         self.save_for_backward(x, norm)
         return norm if keepdim else norm.squeeze(dim)
 
-    @quiet
     def backward(self, grad):
         x, norm = self.saved_tensors
         xp, p, zero = self.xp, self.p, grad.dtype.type(0)

@@ -103,7 +103,6 @@ class Div(_Binary):
         self.save_for_backward(a, b)
         return a / b
 
-    @quiet
     def backward(self, grad):
         a, b = self.saved_tensors
         return (self.reduce(grad / b, 0) if self.needs_input_grad[0] else None,
@@ -143,7 +142,6 @@ class Pow(_Binary):
         self.save_for_backward(a, b, out)
         return out
 
-    @quiet
     def backward(self, grad):
         a, b, out = self.saved_tensors
         grad_a = grad_b = None

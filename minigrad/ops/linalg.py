@@ -174,7 +174,6 @@ class VectorNorm(Function):
         self.save_for_backward(x, out)
         return out
 
-    @quiet
     def backward(self, grad):
         x, norm = self.saved_tensors
         xp, ord, kind = self.xp, self.ord, x.dtype.type

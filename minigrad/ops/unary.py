@@ -25,7 +25,7 @@ _quiet_states = {}  # NumPy's error state -> the same state ignoring divide, inv
 
 
 def quiet(method):
-    """Run a forward or backward whose math may give inf or nan without NumPy's warnings,
+    """Run a forward whose math may give inf or nan without NumPy's warnings (backward runs so always),
     as torch does (x / 0, log(0), sqrt(-1), exp overflow)."""
     def quiet_method(self, *args, **kwargs):
         if _extobj_contextvar is None:
@@ -75,7 +75,6 @@ class UnaryFunction(Function):
             self._saved = (x if self.saves == "input" else out,)
         return out
 
-    @quiet
     def backward(self, grad):
         saved, = self.saved_tensors
         if self.params:
