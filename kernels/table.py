@@ -90,6 +90,14 @@ def relu_backward(grad_y, y):
     """The gradient of relu at its output y: zero where y <= 0, grad_y elsewhere (NaN included)."""
 
 
+def sigmoid_forward(x):
+    """1 / (1 + exp(-x)) elementwise, 0 where exp(-x) overflows: returns y."""
+
+
+def sigmoid_backward(grad_y, y):
+    """The gradient of sigmoid at its output y: grad_y * y * (1 - y)."""
+
+
 def sgd_update(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
                maximize, first_step):
     """torch.optim.SGD's step on one parameter, in place (and on momentum_buffer, unless momentum

@@ -319,6 +319,17 @@ def test_relu_matches_cpu(dtype):
     np.testing.assert_array_equal(GPU.relu_backward(grad_y, y), CPU.relu_backward(grad_y, y))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_matches_cpu_and_torch(dtype):
+    x = np.random.default_rng(402).standard_normal((2, 300)).astype(dtype) * 40
+    x[0, :3] = np.nan, -np.inf, np.inf
+    grad_y = np.random.default_rng(403).standard_normal(x.shape).astype(dtype)
+    y = GPU.sigmoid_forward(x)
+    assert_close(y, CPU.sigmoid_forward(x), dtype)
+    assert_close(y, torch.sigmoid(torch.from_numpy(x)), dtype)
+    assert_close(GPU.sigmoid_backward(grad_y, y), CPU.sigmoid_backward(grad_y, y), dtype)
+
+
 # ----- the SGD update ----------------------------------------------------------------------------
 SGD_OPTIONS = [dict(momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False),
                dict(momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False),

@@ -496,6 +496,22 @@ def test_relu_matches_torch(dtype, shape):
     np.testing.assert_array_equal(K.relu_backward(grad_y, y), xt.grad.numpy())
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(3, 5), (64, 6, 28, 28)])  # the serial and the parallel kernel
+def test_sigmoid_matches_torch(dtype, shape):
+    rng = np.random.default_rng(4)
+    x = random_array(rng, shape, dtype) * 40  # past exp's float32 overflow on both sides
+    x.flat[:4] = [np.nan, np.inf, -np.inf, -1000.0]
+    grad_y = random_array(rng, shape, dtype)
+    xt = torch_leaf(x)
+    yt = torch.sigmoid(xt)
+    yt.backward(torch.from_numpy(grad_y))
+    y = K.sigmoid_forward(x)
+    assert y.dtype == x.dtype and y.flat[3] == 0 and np.isnan(y.flat[0])
+    assert_close(y, yt, dtype)
+    assert_close(K.sigmoid_backward(grad_y, y), xt.grad, dtype)
+
+
 def test_freed_memory_settings_apply_on_glibc_unless_the_user_set_malloc_variables():
     from minigrad.kernels.cpu.memory import keep_freed_memory
     glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"

@@ -20,7 +20,7 @@ from .memory import keep_freed_memory  # noqa: E402
 keep_freed_memory()
 announce_first_compile()
 
-from .activation import relu_backward, relu_forward  # noqa: E402
+from .activation import relu_backward, relu_forward, sigmoid_backward, sigmoid_forward  # noqa: E402
 from .blas import matmul
 from .conv import conv2d_backward, conv2d_forward
 from .fused import batch_norm_backward, batch_norm_forward

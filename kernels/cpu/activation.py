@@ -1,4 +1,4 @@
-"""ReLU forward and backward as one parallel one-pass kernel.
+"""ReLU and sigmoid, forward and backward, as parallel one-pass kernels.
 
 Both passes are `values where source > 0 else 0`: the forward pass with source = values = x, the
 backward with source = the output y, values = grad_y (a NaN is neither <= 0 nor dropped: relu
@@ -9,6 +9,8 @@ the worker threads costs more than the pass, so NumPy does those.
 """
 import numpy as np
 from numba import njit, prange
+
+from ..sigmoid_rule import sigmoid_backward_rule, sigmoid_rule
 
 SMALL = 1 << 16
 
@@ -42,3 +44,45 @@ def relu_backward(grad_y, y):
     if grad_y.size < SMALL:
         return np.where(y <= 0, grad_y.dtype.type(0), grad_y)
     return _pass_positive(y, grad_y)
+
+
+# Sigmoid: NumPy takes four passes (and an error-state switch for exp's overflow) where the rule
+# takes one; a small tensor gets the serial kernel, whose call costs less than the four.
+_sigmoid = njit(inline="always")(sigmoid_rule)
+_sigmoid_backward = njit(inline="always")(sigmoid_backward_rule)
+
+
+def _sigmoid_flat(x, out):
+    one = x.dtype.type(1)
+    for i in prange(x.size):
+        out[i] = _sigmoid(x[i], one)
+
+
+def _sigmoid_backward_flat(grad_y, y, out):
+    one = y.dtype.type(1)
+    for i in prange(y.size):
+        out[i] = _sigmoid_backward(grad_y[i], y[i], one)
+
+
+_sigmoid_serial = njit(fastmath=NAN_KEEPING_FASTMATH, cache=True)(_sigmoid_flat)
+_sigmoid_parallel = njit(parallel=True, fastmath=NAN_KEEPING_FASTMATH, cache=True)(_sigmoid_flat)
+_sigmoid_backward_parallel = njit(parallel=True, fastmath=NAN_KEEPING_FASTMATH,
+                                  cache=True)(_sigmoid_backward_flat)
+
+
+def sigmoid_forward(x):
+    if x.dtype.char not in "fd":  # Numba has no float16: it computes in float32
+        return sigmoid_forward(x.astype(np.float32)).astype(x.dtype)
+    out = np.empty(x.shape, x.dtype)
+    kernel = _sigmoid_serial if x.size < SMALL else _sigmoid_parallel
+    kernel(x.reshape(-1), out.reshape(-1))  # reshape copies a strided x into a flat one
+    return out
+
+
+def sigmoid_backward(grad_y, y):
+    """The gradient of sigmoid at its output y."""
+    if y.size < SMALL or y.dtype.char not in "fd":
+        return grad_y * y * (1 - y)
+    out = np.empty(y.shape, grad_y.dtype)
+    _sigmoid_backward_parallel(grad_y.reshape(-1), y.reshape(-1), out.reshape(-1))
+    return out

@@ -7,7 +7,7 @@ tests: under NUMBA_ENABLE_CUDASIM=1 the same table runs on NumPy arrays in Numba
 (runtime.py). There is no fused softmax-cross-entropy: the op layer computes it in xp on both
 devices (see kernels/cpu/fused.py for why).
 """
-from .activation import relu_backward, relu_forward
+from .activation import relu_backward, relu_forward, sigmoid_backward, sigmoid_forward
 from .batch_norm import batch_norm_backward, batch_norm_forward
 from .blas import matmul
 from .conv import conv2d_backward, conv2d_forward

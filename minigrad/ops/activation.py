@@ -8,7 +8,7 @@ from ..autograd import Function
 from .dims import normalize_dim, sum_to_shape
 from .reduce import softmax
 from .registry import FUNCTIONAL, METHOD, TORCH, op, register
-from .unary import as_float, quiet, tanh, unary_function
+from .unary import as_float, tanh, unary_function
 
 register(tanh, FUNCTIONAL, name="tanh")
 
@@ -18,15 +18,14 @@ def _sigmoid(xp, x):
 
 
 class Sigmoid(Function):
-    @quiet
     def forward(self, x):
-        out = _sigmoid(self.xp, x if x.dtype.kind == "f" else as_float(x))
+        out = self.kernels.sigmoid_forward(x if x.dtype.kind == "f" else as_float(x))
         self.save_for_backward(out)
         return out
 
     def backward(self, grad):
         out, = self.saved_tensors
-        return grad * out * (1 - out)
+        return self.kernels.sigmoid_backward(grad, out)
 
 
 class Relu(Function):
