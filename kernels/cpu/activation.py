@@ -52,22 +52,27 @@ _sigmoid = njit(inline="always")(sigmoid_rule)
 _sigmoid_backward = njit(inline="always")(sigmoid_backward_rule)
 
 
-def _sigmoid_flat(x, out):
+@njit(fastmath=NAN_KEEPING_FASTMATH, cache=True)
+def _sigmoid_serial(x, out):
+    one = x.dtype.type(1)
+    for i in range(x.size):
+        out[i] = _sigmoid(x[i], one)
+
+
+# Its own def, not njit(parallel=True) of the serial one: Numba's cache keys a kernel by its
+# function's name and line, so the two would load each other's machine code.
+@njit(parallel=True, fastmath=NAN_KEEPING_FASTMATH, cache=True)
+def _sigmoid_parallel(x, out):
     one = x.dtype.type(1)
     for i in prange(x.size):
         out[i] = _sigmoid(x[i], one)
 
 
-def _sigmoid_backward_flat(grad_y, y, out):
+@njit(parallel=True, fastmath=NAN_KEEPING_FASTMATH, cache=True)
+def _sigmoid_backward_parallel(grad_y, y, out):
     one = y.dtype.type(1)
     for i in prange(y.size):
         out[i] = _sigmoid_backward(grad_y[i], y[i], one)
-
-
-_sigmoid_serial = njit(fastmath=NAN_KEEPING_FASTMATH, cache=True)(_sigmoid_flat)
-_sigmoid_parallel = njit(parallel=True, fastmath=NAN_KEEPING_FASTMATH, cache=True)(_sigmoid_flat)
-_sigmoid_backward_parallel = njit(parallel=True, fastmath=NAN_KEEPING_FASTMATH,
-                                  cache=True)(_sigmoid_backward_flat)
 
 
 def sigmoid_forward(x):
