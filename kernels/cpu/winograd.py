@@ -36,8 +36,9 @@ from .blas import run_split
 from .parallel import NoAliasArguments
 
 TILE = 4  # outputs per tile side
-CHUNK_BYTES = 2 << 20  # V and M of one chunk of samples: cache-sized
-WEIGHT_TILES = 64  # tiles per chunk at least in the weight gradient (dU's per-chunk sum)
+CHUNK_BYTES = 2 << 20  # V and M of one chunk of samples: cache-sized, unless too few tiles fit
+MIN_TILES = 128  # tiles per chunk at least: the 36 GEMMs' width (8x8 planes: 4 tiles a sample)
+WEIGHT_TILES = 128  # the same in the weight gradient, which also sums dU per chunk
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,7 +292,7 @@ def applies(w_shape, stride, dilation, groups, padding):
             and groups == 1 and 0 <= padding[0] <= 2 and 0 <= padding[1] <= 2)
 
 
-def _samples_per_chunk(N, channels, tiles, itemsize, min_tiles=1):
+def _samples_per_chunk(N, channels, tiles, itemsize, min_tiles):
     """Samples per chunk: V and M within CHUNK_BYTES, but at least min_tiles tiles."""
     by_size = max(CHUNK_BYTES // (36 * channels * tiles * itemsize), -(-min_tiles // tiles))
     return max(1, min(by_size, -(-N // max(1, get_num_threads()))))
@@ -329,7 +330,7 @@ def forward(x, w, bias, padding, OH, OW, scratch):
     y = np.empty((N, C_out, OH, OW), dtype=x.dtype)
     if N == 0:
         return y
-    S = _samples_per_chunk(N, C_in + C_out, tiles, x.dtype.itemsize)
+    S = _samples_per_chunk(N, C_in + C_out, tiles, x.dtype.itemsize, MIN_TILES)
 
     def work(lo, hi):
         padded = scratch("winograd_padded", (C_in, TILE * TH + 2, TILE * TW + 2), x.dtype)
@@ -364,7 +365,7 @@ def backward_weight(grad_y, x, padding, scratch):
     grad_w = np.zeros((C_out, C_in, 3, 3), dtype=x.dtype)
     if N == 0:
         return grad_w
-    # dU's per-chunk sum is a pass over 36 C_out C_in floats: chunks of at least WEIGHT_TILES
+    # dU's per-chunk sum is a pass over 36 C_out C_in floats: chunks of at least WEIGHT_TILES too
     S = _samples_per_chunk(N, C_in + C_out, tiles, x.dtype.itemsize, WEIGHT_TILES)
 
     def work(lo, hi):
