@@ -399,8 +399,10 @@ class Tensor:
         # like torch: four fixed decimals, unless every value is integral ("19., 25.")
         fractional = data.dtype.kind == "f" and data.size and not np.all(
             np.mod(data[np.isfinite(data)], 1) == 0)
+        # torch's linewidth 80 (numpy's 81 wraps the elements at the same places as torch's)
         body = np.array2string(data, separator=", ", precision=4, prefix="tensor(",
-                               floatmode="fixed" if fractional else "maxprec")
+                               floatmode="fixed" if fractional else "maxprec",
+                               max_line_width=81)
         extras = []
         if self._data.dtype not in (np.float32, np.int64, np.bool_) or self._data.size == 0:
             extras.append(f"dtype={self.dtype}")
@@ -410,7 +412,15 @@ class Tensor:
             extras.append(f"grad_fn={self.grad_fn!r}")
         elif self._requires_grad:
             extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body] + extras) + ")"
+        # torch's _add_suffixes: a suffix that would pass column 80 goes on a line of its own
+        text = "tensor(" + body
+        last = len(text) - text.rfind("\n") + 1
+        for extra in extras:
+            if last + len(extra) + 2 > 80:
+                text, last = text + ",\n" + " " * 7 + extra, 7 + len(extra)
+            else:
+                text, last = text + ", " + extra, last + len(extra) + 2
+        return text + ")"
 
 
 _TENSOR_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",

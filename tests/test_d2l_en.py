@@ -580,3 +580,67 @@ d2l.Trainer(max_epochs=2).fit(Net(), Data())"""
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "drawn to" not in text
     assert os.listdir(tmp_path) == []  # inline only: no PNG written beside the notebook
+
+
+# ----- the d2l package's blocks (d2l.Residual, d2l.ResNeXtBlock; cnn-design calls the latter) ---
+def _torch_twin(kind, num_channels, *rest):
+    """torch versions of the two blocks, written from their description (see minigrad/d2l/blocks.py)
+    with d2l's attribute names, so one state_dict serves both."""
+    tnn, relu = torch.nn, torch.relu
+    block = tnn.Module()
+    if kind == "Residual":
+        project, stride = (list(rest) + [False, 1][len(rest):])[:2]
+        block.conv1 = tnn.LazyConv2d(num_channels, 3, stride=stride, padding=1)
+        block.conv2 = tnn.LazyConv2d(num_channels, 3, padding=1)
+        block.conv3 = tnn.LazyConv2d(num_channels, 1, stride=stride) if project else None
+        block.bn1, block.bn2 = tnn.LazyBatchNorm2d(), tnn.LazyBatchNorm2d()
+
+        def forward(X):
+            body = block.bn2(block.conv2(relu(block.bn1(block.conv1(X)))))
+            return relu(body + (block.conv3(X) if project else X))
+    else:
+        per_group, bot_mul = rest[:2]
+        project, stride = (list(rest[2:]) + [False, 1][len(rest) - 2:])[:2]
+        width = int(round(num_channels * bot_mul))
+        block.conv1 = tnn.LazyConv2d(width, 1)
+        block.conv2 = tnn.LazyConv2d(width, 3, stride=stride, padding=1, groups=width // per_group)
+        block.conv3 = tnn.LazyConv2d(num_channels, 1)
+        block.bn1, block.bn2, block.bn3 = (tnn.LazyBatchNorm2d() for _ in range(3))
+        block.conv4 = tnn.LazyConv2d(num_channels, 1, stride=stride) if project else None
+        if project:
+            block.bn4 = tnn.LazyBatchNorm2d()
+
+        def forward(X):
+            Y = relu(block.bn2(block.conv2(relu(block.bn1(block.conv1(X))))))
+            Y = block.bn3(block.conv3(Y))
+            return relu(Y + (block.bn4(block.conv4(X)) if project else X))
+    block.forward = forward
+    return block
+
+
+@pytest.mark.parametrize("make, args, shape, out_shape", [
+    ("Residual", (3,), (4, 3, 6, 6), (4, 3, 6, 6)),
+    ("Residual", (6, True, 2), (4, 3, 6, 6), (4, 6, 3, 3)),
+    ("ResNeXtBlock", (32, 16, 1), (2, 32, 8, 8), (2, 32, 8, 8)),
+    ("ResNeXtBlock", (80, 16, 1, True, 2), (2, 32, 8, 8), (2, 80, 4, 4)),
+])
+def test_d2l_blocks_match_the_d2l_packages_torch_blocks(make, args, shape, out_shape):
+    """The resnet and cnn-design chapters' blocks as the d2l package has them: its attribute
+    names (state_dict keys), shapes, and outputs and input gradients in train and eval mode."""
+    blk = getattr(d2l, make)(*args)
+    ref = _torch_twin(make, *args)
+    X = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    ref(torch.tensor(X))  # materialise the lazy layers
+    blk(mg.tensor(X))
+    ref_state = ref.state_dict()
+    assert list(blk.state_dict()) == list(ref_state)
+    blk.load_state_dict({k: mg.tensor(v.numpy()) for k, v in ref_state.items()})
+    for train in (True, False):
+        blk.train(train), ref.train(train)
+        x, xt = mg.tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+        y, yt = blk(x), ref(xt)
+        assert tuple(y.shape) == tuple(yt.shape) == out_shape
+        np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-5)
+        (y * y).sum().backward(), (yt * yt).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-3, atol=1e-4)
+    assert d2l.Residual is not nn.Residual  # the zh edition's takes input_channels first

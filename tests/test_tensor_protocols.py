@@ -56,6 +56,18 @@ def test_repr_mentions_values():
     assert "tensor" in str(mg.tensor(3))
 
 
+@pytest.mark.parametrize("shape", [(3,), (7,), (8,), (9,), (20,), (2, 9), (3, 12), (2, 2, 10)])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_repr_wraps_like_torch(shape, requires_grad):
+    """Line breaks at torch's 80 columns, and a suffix that would pass them on a line of its own
+    (d2l's batch-norm chapter prints its learned scales so)."""
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(len(shape) * 31 + shape[-1]).standard_normal(shape) * 3
+    for data in (values.astype(np.float32), np.round(values).astype(np.float32)):
+        ours = mg.tensor(data, requires_grad=requires_grad)
+        assert repr(ours) == repr(torch.tensor(data, requires_grad=requires_grad))
+
+
 def test_numpy_scalars_on_the_left_give_tensors():
     x = mg.tensor([1.0, 2.0])
     for y in (np.float64(2.0) * x, np.float32(2.0) + x, np.float64(1.0) - x, np.int64(3) * x):

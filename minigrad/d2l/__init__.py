@@ -16,6 +16,7 @@ and the English edition's (d2l.ai, chapters 7-8) object-oriented API:
 """
 import minigrad as _torch
 
+from .blocks import ResNeXtBlock, Residual
 from .board import ProgressBoard
 from .data import (get_dataloader_workers, get_fashion_mnist_labels, load_array,
                    load_data_fashion_mnist)
