@@ -143,9 +143,12 @@ class Function:
                 "saved); specify retain_graph=True on the first backward call if you need to")
         return self._saved
 
+    torch_name = None  # torch's name for the op where it differs from the class's (reshape: View)
+
     @property
     def name(self):
-        return type(self).__name__ + "Backward"
+        """The node's name as torch prints it: the op, "Backward" and the overload's index."""
+        return (self.torch_name or type(self).__name__) + "Backward0"
 
     def __repr__(self):
         return f"<{self.name}>"

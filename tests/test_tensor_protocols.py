@@ -68,6 +68,26 @@ def test_repr_wraps_like_torch(shape, requires_grad):
         assert repr(ours) == repr(torch.tensor(data, requires_grad=requires_grad))
 
 
+@pytest.mark.parametrize("op", [
+    lambda L, x: x + 1, lambda L, x: x * x, lambda L, x: (x - 1) / 2, lambda L, x: x.sum(),
+    lambda L, x: x.mean(), lambda L, x: x.exp(), lambda L, x: x.tanh(), lambda L, x: x.sigmoid(),
+    lambda L, x: L.relu(x), lambda L, x: x.reshape(-1), lambda L, x: x.flatten(),
+    lambda L, x: x.permute(1, 0), lambda L, x: L.cat([x, x]), lambda L, x: L.softmax(x, 1),
+    lambda L, x: L.nn.functional.conv2d(x.reshape(1, 1, 2, 3), x.reshape(1, 1, 2, 3)),
+    lambda L, x: L.nn.functional.max_pool2d(x.reshape(1, 1, 2, 3), 2),
+    lambda L, x: L.nn.functional.avg_pool2d(x.reshape(1, 1, 2, 3), 2),
+    lambda L, x: L.nn.functional.batch_norm(x, None, None, training=True),
+])
+def test_grad_fn_names_are_torchs(op):
+    """What a printed tensor shows after grad_fn= (d2l's chapters print such tensors)."""
+    torch = pytest.importorskip("torch")
+    data = np.random.default_rng(0).random((2, 3)).astype(np.float32)
+    ours = op(mg, mg.tensor(data, requires_grad=True))
+    theirs = op(torch, torch.tensor(data, requires_grad=True))
+    assert ours.grad_fn.name == theirs.grad_fn.name()
+    assert repr(ours) == repr(theirs)
+
+
 def test_numpy_scalars_on_the_left_give_tensors():
     x = mg.tensor([1.0, 2.0])
     for y in (np.float64(2.0) * x, np.float32(2.0) + x, np.float64(1.0) - x, np.int64(3) * x):

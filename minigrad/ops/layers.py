@@ -105,6 +105,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 class Linear(Function):
     """x @ weight.T + bias with the batch dims flattened into one GEMM each way."""
+    torch_name = "Addmm"
 
     def forward(self, x, weight, bias):
         self.x_shape, self.has_bias = x.shape, bias is not None
@@ -151,6 +152,7 @@ class BatchNorm(Function):
     Training mode runs the device's fused kernels (batch_norm_forward / batch_norm_backward) on the
     input viewed as (N, C, rest, 1): one pass over the batch instead of the xp composition's several.
     Eval mode keeps the xp form (a per-channel affine map)."""
+    torch_name = "NativeBatchNorm"
 
     def forward(self, x, gamma, beta, running_mean, running_var, training, momentum, eps):
         xp = self.xp

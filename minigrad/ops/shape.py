@@ -11,6 +11,7 @@ from .registry import METHOD, TORCH, op
 
 
 class Reshape(Function):
+    torch_name = "View"
     is_view = True
 
     def forward(self, x, shape):
