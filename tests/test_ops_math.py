@@ -213,3 +213,16 @@ def test_norms_float64_and_gradcheck(name):
 def test_normalize_zero_vector_has_zero_gradient():
     check(lambda t, x: t.nn.functional.normalize(x, dim=1), np.zeros((2, 3), np.float32))
     check(lambda t, x: t.nn.functional.normalize(x, p=4.0, dim=0), np.zeros((2, 3), np.float32))
+
+
+@pytest.mark.parametrize("name", ["neg", "positive", "abs", "sign", "floor", "ceil", "trunc", "tanh",
+                                  "isnan", "isinf", "isposinf", "isneginf", "isfinite", "signbit"])
+def test_ops_declared_never_warning_raise_no_floating_point_flag(name):
+    """These ops' forwards skip NumPy's quiet error state (warns=False): under errstate('raise')
+    they must still pass infinities and nan through."""
+    from minigrad.ops import unary
+    op = getattr(mg, name)
+    assert op.__self__.forward is unary.UnaryFunction.compute  # op is its Function's apply
+    x = mg.tensor(np.array([np.inf, -np.inf, np.nan, -0.0, 1e38, -3.5], np.float32))
+    with np.errstate(all="raise"):
+        op(x)

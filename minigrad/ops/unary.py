@@ -61,8 +61,7 @@ class UnaryFunction(Function):
 
     params = types.MappingProxyType({})  # the op's arguments, when it has some
 
-    @quiet
-    def forward(self, x, **params):
+    def compute(self, x, **params):
         if not self.keep_dtype and x.dtype.kind != "f":
             x = as_float(x)
         xp = self.kernels if self.on_kernels else self.xp
@@ -75,6 +74,8 @@ class UnaryFunction(Function):
             self._saved = (x if self.saves == "input" else out,)
         return out
 
+    forward = quiet(compute)
+
     def backward(self, grad):
         saved, = self.saved_tensors
         if self.params:
@@ -82,21 +83,26 @@ class UnaryFunction(Function):
         return self.derivative(self.xp, saved, grad)
 
 
-def unary_function(name, rule, derivative=None, *, saves="input", keep_dtype=False, kernels=False):
+def unary_function(name, rule, derivative=None, *, saves="input", keep_dtype=False, kernels=False,
+                   warns=True):
     """The Function of rule(xp, x, **params) -> y and derivative(xp, x or y, grad, **params) -> the
-    gradient of x (None: not differentiable, as comparisons)."""
-    return type(name.title().replace("_", ""), (UnaryFunction,), {
-        "rule": staticmethod(rule), "derivative": staticmethod(derivative or (lambda *a, **k: None)),
-        "differentiable": derivative is not None, "saves": saves, "keep_dtype": keep_dtype,
-        "on_kernels": kernels})
+    gradient of x (None: not differentiable, as comparisons). warns=False: the rule raises no
+    floating-point flag for any input, inf and nan included, so its forward skips `quiet`."""
+    body = {"rule": staticmethod(rule),
+            "derivative": staticmethod(derivative or (lambda *a, **k: None)),
+            "differentiable": derivative is not None, "saves": saves, "keep_dtype": keep_dtype,
+            "on_kernels": kernels}
+    if not warns:
+        body["forward"] = UnaryFunction.compute
+    return type(name.title().replace("_", ""), (UnaryFunction,), body)
 
 
 def unary(name, rule, derivative=None, *, saves="input", keep_dtype=False, kernels=False,
-          inplace=True, aliases=()):
+          warns=True, inplace=True, aliases=()):
     """Register the op `name` (see unary_function). The rule's parameters after x are the op's
     arguments, positional or keyword."""
     function = unary_function(name, rule, derivative, saves=saves, keep_dtype=keep_dtype,
-                              kernels=kernels)
+                              kernels=kernels, warns=warns)
     public = function.apply
     arguments = list(inspect.signature(rule).parameters)[2:]
     if arguments:
@@ -140,14 +146,16 @@ def _nan_to_num(xp, x, nan=0.0, posinf=None, neginf=None):
     return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
-neg = unary("neg", lambda xp, x: -x, lambda xp, x, g: -g, keep_dtype=True, aliases=("negative",))
-positive = unary("positive", lambda xp, x: x, lambda xp, x, g: g, keep_dtype=True)
+neg = unary("neg", lambda xp, x: -x, lambda xp, x, g: -g, keep_dtype=True,
+            aliases=("negative",), warns=False)
+positive = unary("positive", lambda xp, x: x, lambda xp, x, g: g, keep_dtype=True, warns=False)
 abs = unary("abs", lambda xp, x: xp.abs(x), lambda xp, x, g: g * xp.sign(x), keep_dtype=True,
-            aliases=("absolute",))
-sign = unary("sign", lambda xp, x: xp.sign(x), zero, keep_dtype=True, aliases=("sgn",))
-floor = unary("floor", lambda xp, x: xp.floor(x), zero, keep_dtype=True)
-ceil = unary("ceil", lambda xp, x: xp.ceil(x), zero, keep_dtype=True)
-trunc = unary("trunc", lambda xp, x: xp.trunc(x), zero, keep_dtype=True, aliases=("fix",))
+            aliases=("absolute",), warns=False)
+sign = unary("sign", lambda xp, x: xp.sign(x), zero, keep_dtype=True, aliases=("sgn",), warns=False)
+floor = unary("floor", lambda xp, x: xp.floor(x), zero, keep_dtype=True, warns=False)
+ceil = unary("ceil", lambda xp, x: xp.ceil(x), zero, keep_dtype=True, warns=False)
+trunc = unary("trunc", lambda xp, x: xp.trunc(x), zero, keep_dtype=True,
+              aliases=("fix",), warns=False)
 round = unary("round", lambda xp, x, decimals=0: xp.round(x, decimals), zero, keep_dtype=True)
 frac = unary("frac", lambda xp, x: x - xp.trunc(x), lambda xp, x, g: g)
 exp = unary("exp", lambda xp, x: xp.exp(x), lambda xp, y, g: g * y, saves="output")
@@ -172,7 +180,8 @@ acos = unary("acos", lambda xp, x: xp.arccos(x), lambda xp, x, g: -g / xp.sqrt(1
 atan = unary("atan", lambda xp, x: xp.arctan(x), lambda xp, x, g: g / (1 + x * x), aliases=("arctan",))
 sinh = unary("sinh", lambda xp, x: xp.sinh(x), lambda xp, x, g: g * xp.cosh(x))
 cosh = unary("cosh", lambda xp, x: xp.cosh(x), lambda xp, x, g: g * xp.sinh(x))
-tanh = unary("tanh", lambda xp, x: xp.tanh(x), lambda xp, y, g: g * (1 - y * y), saves="output")
+tanh = unary("tanh", lambda xp, x: xp.tanh(x), lambda xp, y, g: g * (1 - y * y),
+             saves="output", warns=False)
 asinh = unary("asinh", lambda xp, x: xp.arcsinh(x), lambda xp, x, g: g / xp.sqrt(x * x + 1),
               aliases=("arcsinh",))
 acosh = unary("acosh", lambda xp, x: xp.arccosh(x), lambda xp, x, g: g / xp.sqrt(x * x - 1),
@@ -192,11 +201,14 @@ erfinv = unary("erfinv", lambda kernels, x: kernels.erfinv(x),
                kernels=True)
 logit = unary("logit", _logit, _logit_derivative)
 sinc = unary("sinc", lambda xp, x: xp.sinc(x), _sinc_derivative)
-isnan = unary("isnan", lambda xp, x: xp.isnan(x), keep_dtype=True, inplace=False)
-isinf = unary("isinf", lambda xp, x: xp.isinf(x), keep_dtype=True, inplace=False)
-isposinf = unary("isposinf", lambda xp, x: xp.isposinf(x), keep_dtype=True, inplace=False)
-isneginf = unary("isneginf", lambda xp, x: xp.isneginf(x), keep_dtype=True, inplace=False)
-isfinite = unary("isfinite", lambda xp, x: xp.isfinite(x), keep_dtype=True, inplace=False)
-signbit = unary("signbit", lambda xp, x: xp.signbit(x), keep_dtype=True, inplace=False)
+isnan = unary("isnan", lambda xp, x: xp.isnan(x), keep_dtype=True, inplace=False, warns=False)
+isinf = unary("isinf", lambda xp, x: xp.isinf(x), keep_dtype=True, inplace=False, warns=False)
+isposinf = unary("isposinf", lambda xp, x: xp.isposinf(x), keep_dtype=True,
+                 inplace=False, warns=False)
+isneginf = unary("isneginf", lambda xp, x: xp.isneginf(x), keep_dtype=True,
+                 inplace=False, warns=False)
+isfinite = unary("isfinite", lambda xp, x: xp.isfinite(x), keep_dtype=True,
+                 inplace=False, warns=False)
+signbit = unary("signbit", lambda xp, x: xp.signbit(x), keep_dtype=True, inplace=False, warns=False)
 logical_not = unary("logical_not", lambda xp, x: xp.logical_not(x), keep_dtype=True)
 bitwise_not = unary("bitwise_not", lambda xp, x: ~x, keep_dtype=True)
