@@ -115,21 +115,15 @@ class Function:
         out = node.forward(*arrays, **params) if params else node.forward(*arrays)  # ** costs a copy
         if type(out) is not np.ndarray and isinstance(out, np.generic):  # tensors hold arrays
             out = np.asarray(out)
-        result = Tensor.__new__(Tensor)  # Tensor._make's work, inline: every op's result is made here
-        # node.backend, not backend: forward may change it (to_device does)
-        result._data, result._backend, result.grad, result._base = out, node.backend, None, None
+        result = Tensor._make(out, node.backend)  # forward may change node.backend (to_device)
         if cls.is_view and backend.xp.may_share_memory(out, arrays[0]):
             base = args[0]._base
             result._version, result._base = args[0]._version, args[0] if base is None else base
-        else:
-            result._version = Version()
         if record and out.dtype.kind == "f":  # integer and bool results never require grad
             node.inputs, node.seq = edges, next(_sequence)
             if node._saved is not None:
                 node._record_versions(args, out, result)
             result._requires_grad, result.grad_fn = True, node
-        else:
-            result._requires_grad, result.grad_fn = False, None
         return result
 
     def save_for_backward(self, *arrays):

@@ -1,8 +1,9 @@
-"""ReLU and sigmoid forward and backward on the GPU, as the CPU table's. ReLU: the output keeps a NaN,
-and the gradient passes where the output is NaN (as in torch). Sigmoid: the rules of
-kernels/sigmoid_rule.py as device functions, one launch per pass. The forward pass is one CuPy elementwise call; the
-backward pass is a kernel, because CuPy's where() and its comparison are two calls, and one launch
-here costs the host less than those two."""
+"""ReLU and sigmoid forward and backward on the GPU, as the CPU table's.
+
+ReLU: the output keeps a NaN, and the gradient passes where the output is NaN (as in torch). The
+forward pass is one CuPy elementwise call; the backward pass is a kernel, because CuPy's where() and
+its comparison are two calls, and one launch here costs the host less than those two.
+Sigmoid: the rules of kernels/sigmoid_rule.py as device functions, one launch per pass."""
 from numba import cuda
 
 from ..sigmoid_rule import sigmoid_backward_rule, sigmoid_rule

@@ -14,12 +14,12 @@ register(tanh, FUNCTIONAL, name="tanh")
 
 
 def _sigmoid(xp, x):
-    return 1 / (1 + xp.exp(-x))  # below -88 exp overflows to inf, and 1 / inf is the limit, 0 (quiet)
+    return 1 / (1 + xp.exp(-x))  # below -88 exp overflows to inf: 1 / inf = 0, the limit (quiet)
 
 
 class Sigmoid(Function):
     def forward(self, x):
-        out = self.kernels.sigmoid_forward(x if x.dtype.kind == "f" else as_float(x))
+        out = self.kernels.sigmoid_forward(as_float(x))
         self.save_for_backward(out)
         return out
 

@@ -55,6 +55,7 @@ def check_channels(name, input, weight, bias, groups):
 
 class Conv2d(Function):
     torch_name = "Convolution"
+
     def forward(self, x, weight, bias, stride, padding, dilation, groups):
         xp = self.xp
         x, weight = xp.ascontiguousarray(as_float(x)), xp.ascontiguousarray(weight)

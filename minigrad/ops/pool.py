@@ -7,6 +7,7 @@ from .registry import FUNCTIONAL, op
 
 class MaxPool2d(Function):
     torch_name = "MaxPool2DWithIndices"
+
     def forward(self, x, params):
         self.params, self.x_shape = params, x.shape
         out, argmax = self.kernels.max_pool2d_forward(self.xp.ascontiguousarray(x), *params)
@@ -123,6 +124,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 class AvgPool2d(Function):
     torch_name = "AvgPool2D"
+
     def forward(self, x, params):
         self.params, self.x_shape = params, x.shape
         return self.kernels.avg_pool2d_forward(self.xp.ascontiguousarray(x), *params)
