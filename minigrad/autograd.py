@@ -85,6 +85,7 @@ class Function:
 
     _saved = None
     _versions = ()  # (the saved array, its tensor's version counter, version then), once recorded
+    hooks = None  # the output tensor's gradient hooks ({id: fn}), from register_hook or retain_grad
     retained = None  # a weak reference to the output tensor, after retain_grad()
 
     @classmethod
@@ -191,6 +192,110 @@ def _accumulate(tensor, grad):
         tensor.grad._data += grad
 
 
+class RemovableHandle:
+    """What register_hook returns: `remove()` takes the hook out again."""
+    _ids = itertools.count()  # one per registration: the same function may be registered twice
+
+    def __init__(self, hooks, hook):
+        self._hooks, self.id = hooks, next(self._ids)
+        hooks[self.id] = hook
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class LeafHooks:
+    """A leaf's hooks: `pre` see its whole gradient of one backward (and may replace it) before it is
+    accumulated into `.grad`; `post` see the tensor after."""
+
+    def __init__(self):
+        self.pre, self.post = {}, {}
+
+
+def register_hook(tensor, hook):
+    if not tensor._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if tensor.grad_fn is None:
+        return RemovableHandle(leaf_hooks(tensor).pre, hook)
+    node = tensor.grad_fn
+    if node.hooks is None:
+        node.hooks = {}
+    return RemovableHandle(node.hooks, hook)
+
+
+def register_post_accumulate_grad_hook(tensor, hook):
+    if tensor.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    if not tensor._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    return RemovableHandle(leaf_hooks(tensor).post, hook)
+
+
+_leaf_hooks_registered = False  # until a leaf's first hook, backward does not look for them
+
+
+def leaf_hooks(tensor):
+    global _leaf_hooks_registered
+    hooks = getattr(tensor, "_hooks", None)  # unset until the first hook: ops pay nothing for it
+    if hooks is None:
+        hooks = tensor._hooks = LeafHooks()
+        _leaf_hooks_registered = True
+    return hooks
+
+
+def _run_hooks(hooks, grad, backend):
+    for hook in tuple(hooks.values()):  # a hook may remove itself
+        result = hook(None if grad is None else Tensor._make(grad, backend))
+        if result is not None:
+            if not isinstance(result, Tensor) or grad is None or result.shape != grad.shape:
+                raise RuntimeError(f"hook {_name(hook)} returned {_describe(result)}; a gradient "
+                                   f"hook must return None or a tensor of shape "
+                                   f"{None if grad is None else tuple(grad.shape)}")
+            if result._data.dtype != grad.dtype:
+                raise RuntimeError(f"hook {_name(hook)} has changed the type of value (was "
+                                   f"{grad.dtype} got {result._data.dtype})")
+            grad = result._data
+    return grad
+
+
+def _name(hook):
+    return repr(getattr(hook, "__name__", type(hook).__name__))
+
+
+def _describe(value):
+    return f"a tensor of shape {tuple(value.shape)}" if isinstance(value, Tensor) else repr(value)
+
+
+def _deliver_to_leaf(tensor, grad):
+    """Accumulate a leaf's whole gradient of this backward (None: every use gave none), with its
+    hooks around."""
+    hooks = getattr(tensor, "_hooks", None)
+    if hooks is not None and hooks.pre:
+        grad = _run_hooks(hooks.pre, grad, tensor._backend)
+    if grad is not None:
+        _accumulate(tensor, grad)
+    if hooks is not None:
+        for hook in tuple(hooks.post.values()):
+            hook(tensor)
+
+
+_callbacks = None  # the running backward's queue_callback list
+
+
+def queue_callback(callback):
+    """Run `callback()` once the running backward has delivered every gradient (torch's
+    `Variable._execution_engine.queue_callback`)."""
+    if _callbacks is None:
+        raise RuntimeError("queue_callback can only be called during the backward pass")
+    _callbacks.append(callback)
+
+
 def backward(tensor, gradient=None, retain_graph=False):
     """Run the tape backward from `tensor`, accumulating into the `.grad` of leaves."""
     if not tensor._requires_grad:
@@ -205,28 +310,52 @@ def backward(tensor, gradient=None, retain_graph=False):
         if grad.shape != tensor._data.shape:
             raise RuntimeError(f"gradient has shape {tuple(grad.shape)} but the tensor has shape "
                                f"{tuple(tensor.shape)}")
-    if tensor.grad_fn is None:
-        _accumulate(tensor, grad)
-        return
-    # gradients of inf or nan come out as torch's do, without NumPy's warnings, in every backward
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        _run_tape(tensor.grad_fn, grad, retain_graph)
+    global _callbacks, _grad_enabled
+    outer, _callbacks = _callbacks, []
+    grad_mode, _grad_enabled = _grad_enabled, False  # hooks and callbacks run as torch's: no grad
+    try:
+        if tensor.grad_fn is None:
+            _deliver_to_leaf(tensor, grad)
+        else:
+            # gradients of inf or nan come out as torch's do, without NumPy's warnings
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                _run_tape(tensor.grad_fn, grad, retain_graph)
+        for callback in _callbacks:  # a callback may queue another
+            callback()
+    finally:
+        _callbacks, _grad_enabled = outer, grad_mode
 
 
 def _run_tape(root, grad, retain_graph):
     pending = {root: grad}  # node -> the sum of the gradients delivered to it so far
     heap = [(-root.seq, root)]
+    hooked = None  # leaf with hooks -> [edges still to deliver, gradient so far], once one is met
     while heap:
         node = heapq.heappop(heap)[1]
         grad = pending.pop(node)
-        retained = node.retained and node.retained()
-        if retained is not None:
-            _accumulate(retained, grad)
+        if node.hooks is not None:
+            grad = _tensor_hooks(node, grad)
         for edge, input_grad in zip(node.inputs, node._backward(grad, retain_graph)):
-            if edge is None or input_grad is None:
+            if edge is None:
                 continue
             if isinstance(edge, Tensor):
-                _accumulate(edge, input_grad)
+                if not _leaf_hooks_registered or getattr(edge, "_hooks", None) is None:
+                    if input_grad is not None:
+                        _accumulate(edge, input_grad)
+                    continue
+                if hooked is None:
+                    hooked = _hooked_leaf_uses(root)
+                waiting = hooked.get(edge)
+                if waiting is None:  # its first hook came from a hook of this very backward
+                    _deliver_to_leaf(edge, input_grad)
+                    continue
+                waiting[0] -= 1
+                if input_grad is not None:
+                    waiting[1] = input_grad if waiting[1] is None else waiting[1] + input_grad
+                if waiting[0] == 0:
+                    _deliver_to_leaf(edge, waiting[1])
+                continue
+            if input_grad is None:
                 continue
             earlier = pending.get(edge)
             if earlier is None:
@@ -234,10 +363,40 @@ def _run_tape(root, grad, retain_graph):
                 heapq.heappush(heap, (-edge.seq, edge))
             else:
                 pending[edge] = earlier + input_grad
+    for leaf, (uses_left, leaf_grad) in (hooked or {}).items():
+        if uses_left:  # a node of the graph never ran (it gave its inputs no gradient)
+            _deliver_to_leaf(leaf, leaf_grad)
+
+
+def _tensor_hooks(node, grad):
+    """A non-leaf's hooks on its whole gradient, then retain_grad's copy (last, as in torch)."""
+    grad = _run_hooks(node.hooks, grad, node.backend)
+    retained = node.retained and node.retained()
+    if retained is not None:
+        _accumulate(retained, grad)
+    return grad
+
+
+def _hooked_leaf_uses(root):
+    """How many edges of the graph below `root` reach each leaf that has hooks: a leaf's hooks run
+    once, on its whole gradient, after the last of them delivers."""
+    uses, seen, stack = {}, {root}, [root]
+    while stack:
+        for edge in stack.pop().inputs:
+            if isinstance(edge, Tensor):
+                if getattr(edge, "_hooks", None) is not None:
+                    uses.setdefault(edge, [0, None])[0] += 1
+            elif edge is not None and edge not in seen:
+                seen.add(edge)
+                stack.append(edge)
+    return uses
 
 
 def retain_grad(tensor):
-    tensor.grad_fn.retained = weakref.ref(tensor)
+    node = tensor.grad_fn
+    node.retained = weakref.ref(tensor)
+    if node.hooks is None:
+        node.hooks = {}
 
 
 class GradcheckError(AssertionError):

@@ -42,7 +42,7 @@ class Size(tuple):
 
 class Tensor:
     __slots__ = ("_data", "_backend", "_requires_grad", "grad", "grad_fn", "_version", "_base",
-                 "__weakref__")
+                 "_hooks", "__weakref__")  # _hooks: unset until a leaf gets its first hook
     __array_ufunc__ = None  # `ndarray * tensor` must reach Tensor.__rmul__, not NumPy's loop
 
     def __init__(self, data, dtype=None, requires_grad=False, device=None):
@@ -288,6 +288,15 @@ class Tensor:
         detached._version = self._version
         return detached
 
+    def register_hook(self, hook):
+        """`hook(grad)` runs on this tensor's whole gradient in each backward and may return a
+        replacement; returns a handle whose `remove()` takes it out."""
+        return autograd.register_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """`hook(tensor)` runs on a leaf after its gradient was accumulated into `.grad`."""
+        return autograd.register_post_accumulate_grad_hook(self, hook)
+
     def retain_grad(self):
         if self.grad_fn is not None:
             autograd.retain_grad(self)
@@ -330,8 +339,17 @@ class Tensor:
         self._data[...] = out._data
         self._version.value += 1
         if out.grad_fn is not None:
-            self._requires_grad, self.grad_fn = True, out.grad_fn
+            self._take_history(out.grad_fn)
         return self
+
+    def _take_history(self, node):
+        """After an in-place op this tensor is `node`'s output: a retained gradient moves along."""
+        retains = self.retains_grad
+        if retains:
+            self.grad_fn.retained = None
+        self._requires_grad, self.grad_fn = True, node
+        if retains:
+            autograd.retain_grad(self)
 
     def __setitem__(self, index, value):
         records = autograd.is_grad_enabled() and (
@@ -340,7 +358,7 @@ class Tensor:
         out = ops.setitem(self, index, value)
         self._version.value += 1
         if out.grad_fn is not None:
-            self._requires_grad, self.grad_fn = True, out.grad_fn
+            self._take_history(out.grad_fn)
 
     def __iadd__(self, other):
         return self._inplace(ops.add, other)
