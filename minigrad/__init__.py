@@ -8,7 +8,7 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, f
                        full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
                        randn, randn_like, tensor, zeros, zeros_like)
 from .device import Device as device
-from .device import get_device, set_device
+from .device import get_device, get_num_threads, set_device, set_num_threads
 from .dtypes import (bool_ as bool, double, dtype, float, float16, float32, float64, half, int,
                      int8, int16, int32, int64, long, short, uint8)
 from .ops import registry as _registry

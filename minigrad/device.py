@@ -171,3 +171,17 @@ def in_gpu_memory(obj):
 # DLPack's device types (dlpack.h, DLDeviceType): host memory (CPU, CUDA pinned host) and GPU
 # memory (CUDA, CUDA managed)
 _DLPACK_HOST, _DLPACK_GPU = (1, 3), (2, 13)
+
+
+def set_num_threads(count):
+    """torch.set_num_threads: how many threads the CPU kernels use (Numba's; the BLAS calls are
+    split across them)."""
+    import numba
+    if not isinstance(count, int) or count < 1:
+        raise ValueError(f"set_num_threads expects a positive number of threads, got {count!r}")
+    numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
+
+
+def get_num_threads():
+    import numba
+    return numba.get_num_threads()

@@ -5,7 +5,8 @@
 
 What is here: ``Dataset``, ``IterableDataset``, ``TensorDataset``, ``Subset``, ``ConcatDataset``,
 ``random_split``, the samplers (``Sampler``, ``SequentialSampler``, ``RandomSampler``,
-``SubsetRandomSampler``, ``BatchSampler``), ``DataLoader``, ``default_collate`` and
+``SubsetRandomSampler``, ``BatchSampler``, and ``DistributedSampler`` from ``minigrad.data.distributed``,
+also spelled ``minigrad.utils.data.distributed``), ``DataLoader``, ``default_collate`` and
 ``default_convert``.
 
 Randomness (``shuffle=True``, ``RandomSampler``, ``random_split``) draws from minigrad's CPU generator,
@@ -34,10 +35,11 @@ from ..device import backend as _backend
 from ..tensor import Tensor
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,  # noqa: F401
                       SubsetRandomSampler, _cpu_rng)
+from .distributed import DistributedSampler  # also binds minigrad.data.distributed, as torch's
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
            "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler",
-           "DataLoader", "default_collate", "default_convert", "datasets"]
+           "DistributedSampler", "DataLoader", "default_collate", "default_convert", "datasets"]
 
 
 def _cpu_tensor(array):

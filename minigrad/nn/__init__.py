@@ -9,6 +9,7 @@ from .module import Identity, Module, ModuleList, Parameter, Sequential  # noqa:
 from .blocks import DenseBlock, Inception, NiNBlock, Residual, TransitionBlock, VGGBlock  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .modern import *  # noqa: F401,F403
-from . import parameter, utils  # noqa: F401
+from . import parallel, parameter, utils  # noqa: F401
+from .sync_batchnorm import SyncBatchNorm  # noqa: F401
 from .parameter import UninitializedBuffer, UninitializedParameter  # noqa: F401
 from .lazy import *  # noqa: F401,F403

@@ -209,9 +209,7 @@ class _BatchNorm(Module):
         if input.ndim not in self.dims:
             raise ValueError(f"{type(self).__name__} expected {' or '.join(f'{d}D' for d in self.dims)}"
                              f" input (got {input.ndim}D input of shape {tuple(input.shape)})")
-        if input.shape[1] != self.num_features:
-            raise RuntimeError(f"{type(self).__name__} expected input with {self.num_features} "
-                               f"channels, got {input.shape[1]} (input shape {tuple(input.shape)})")
+        self._check_channels(input)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked._data += 1
@@ -219,6 +217,11 @@ class _BatchNorm(Module):
                 momentum = 1.0 / int(self.num_batches_tracked.item())
         return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
                             self.training or not self.track_running_stats, momentum, self.eps)
+
+    def _check_channels(self, input):
+        if input.shape[1] != self.num_features:
+            raise RuntimeError(f"{type(self).__name__} expected input with {self.num_features} "
+                               f"channels, got {input.shape[1]} (input shape {tuple(input.shape)})")
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
