@@ -1,13 +1,20 @@
 """Training loops: fit / Trainer with a progress bar and a per-epoch history, evaluate_accuracy, and
-plot_history (matplotlib, from the `plot` extra)."""
+plot_history (matplotlib, from the `plot` extra). Under a process group of several ranks (mpiexec)
+the Trainer trains data-parallel: see Trainer."""
+import itertools
 import sys
 import time
 
+import numpy as np
 from tqdm import tqdm
 
 from . import cuda
+from . import distributed as dist
 from .autograd import no_grad
+from .creation import tensor
+from .data.distributed import DistributedSampler
 from .device import Device
+from .nn.parallel import DistributedDataParallel
 from .ops.loss import check_target
 from .serialization import save
 
@@ -33,8 +40,29 @@ def _to(batch, device):
     return batch if device is None else batch.to(device)
 
 
-def evaluate_accuracy(net, data_iter, device=None):
-    """The fraction of samples whose largest output is the target, in eval mode, without grad."""
+def _rank_and_world():
+    """This process's rank and how many ranks train together: (0, 1) without a process group."""
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _gathered(values):
+    """Every rank's `values` (numbers), one row per rank in rank order: the same array on every
+    rank, so sums and maxima taken from it are too."""
+    device = "cuda" if dist.get_backend() == "nccl" else "cpu"  # where the backend's tensors live
+    mine = tensor(np.array(values, dtype=np.float64), device=device)
+    everyone = [tensor(np.zeros(len(values)), device=device) for _ in range(dist.get_world_size())]
+    dist.all_gather(everyone, mine)
+    return np.stack([row.cpu().numpy() for row in everyone])
+
+
+def _unwrapped(net):
+    """The model a DistributedDataParallel wraps (what a checkpoint holds), or `net` itself."""
+    return net.module if isinstance(net, DistributedDataParallel) else net
+
+
+def _correct_and_total(net, data_iter, device):
     was_training = getattr(net, "training", False)
     if hasattr(net, "eval"):
         net.eval()
@@ -46,7 +74,13 @@ def evaluate_accuracy(net, data_iter, device=None):
             total += y.numel()
     if was_training:
         net.train()
-    return int(correct) / max(total, 1)
+    return int(correct), total
+
+
+def evaluate_accuracy(net, data_iter, device=None):
+    """The fraction of samples whose largest output is the target, in eval mode, without grad."""
+    correct, total = _correct_and_total(net, data_iter, device)
+    return correct / max(total, 1)
 
 
 class History(list):
@@ -91,6 +125,15 @@ class Trainer:
     `cuda_graph=True` (device "cuda", an optimizer that can be captured: SGD) replays the training
     step from a CUDA graph (minigrad.cuda.CUDAGraph) instead of running its Python every batch: see
     GraphedSteps for when it still runs eagerly.
+
+    Data-parallel training: under a process group of several ranks (`mpiexec -n N`,
+    minigrad.distributed.init_process_group), with `net` a DistributedDataParallel and a train loader
+    whose sampler is a DistributedSampler (its set_epoch(epoch - 1) is called before each epoch),
+    every rank gets the same History: loss and train accuracy over all the ranks' samples, images/s
+    counting all their images over the slowest rank's time, and the accuracy on the whole test
+    loader (the ranks share its batches: see test_accuracy). Only rank 0 shows the progress bar and
+    prints, and only rank 0 writes the checkpoint, whose "model" is the wrapped model's state (its
+    keys without DDP's "module.", so it loads into the model alone).
     """
 
     def __init__(self, net, optimizer, loss, device=None, checkpoint=None, progress=True,
@@ -116,6 +159,11 @@ class Trainer:
             net.to(self.device)
 
     def train_epoch(self, train_loader, epoch, epochs):
+        rank, world = _rank_and_world()
+        shows_progress = self.progress and rank == 0
+        set_epoch = getattr(getattr(train_loader, "sampler", None), "set_epoch", None)
+        if set_epoch is not None:
+            set_epoch(epoch - 1)  # counted from 0, as a PyTorch loop's range(epochs) counts
         self.net.train()
         loss_sum = correct = seen = 0
         start = time.perf_counter()
@@ -137,24 +185,49 @@ class Trainer:
             # the first step may have compiled kernels: the bar's rate, ETA, images/s start after it
             if bar is None:
                 bar = tqdm(total=_length(train_loader), initial=1, desc=f"epoch {epoch}/{epochs}",
-                           leave=True, file=sys.stdout, disable=not self.progress,
+                           leave=True, file=sys.stdout, disable=not shows_progress,
                            dynamic_ncols=True)
                 warm_start = shown = now
                 warm_seen = seen
                 continue
             bar.update()
-            if self.progress and now - shown >= PROGRESS_SECONDS:
+            if shows_progress and now - shown >= PROGRESS_SECONDS:
                 shown = now
+                # this rank's sums; its peers' rate taken to be its own, not asked for mid-epoch
                 bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}",
                                 acc=f"{int(correct) / seen:.3f}",
-                                img_s=f"{(seen - warm_seen) / (now - warm_start):.0f}")
+                                img_s=f"{world * (seen - warm_seen) / (now - warm_start):.0f}")
         if bar is not None:
             bar.close()
         loss_sum, correct = float(loss_sum), int(correct)
         if self.scheduler is not None and self.scheduler_interval == "epoch":
             self.scheduler.step()
         seconds = time.perf_counter() - start
+        if world > 1:  # one collective per epoch for the sums and counts of all the ranks
+            everyone = _gathered([loss_sum, correct, seen, seconds])
+            loss_sum, correct, seen = everyone[:, :3].sum(axis=0).tolist()
+            seconds = float(everyone[:, 3].max())
         return loss_sum / max(seen, 1), correct / max(seen, 1), seen / seconds, seconds
+
+    def test_accuracy(self, test_loader):
+        """The accuracy on the whole of `test_loader`. Under a process group of several ranks,
+        every rank returns the same number: rank r evaluates batches r, r + N, r + 2N, ... of
+        `test_loader` (each rank's own shard where its sampler is a DistributedSampler) with rank 0's
+        model, and the counts are summed."""
+        rank, world = _rank_and_world()
+        if world == 1:
+            return evaluate_accuracy(self.net, test_loader, self.device)
+        # the wrapped model: DDP's forward would broadcast buffers, a collective per batch
+        model = _unwrapped(self.net)
+        with no_grad():
+            for buffer in model.buffers():  # rank 0's running statistics: the checkpoint's model
+                dist.broadcast(buffer, src=0)
+        if isinstance(getattr(test_loader, "sampler", None), DistributedSampler):
+            batches = test_loader
+        else:  # every rank still loads the batches it skips: only the forward passes are shared
+            batches = itertools.islice(test_loader, rank, None, world)
+        correct, total = _gathered(_correct_and_total(model, batches, self.device)).sum(axis=0)
+        return float(correct / max(total, 1))
 
     def step(self, X, y):
         """One training step on a batch on the model's device: (output, loss)."""
@@ -166,20 +239,23 @@ class Trainer:
         return output, loss
 
     def fit(self, train_loader, test_loader=None, epochs=1):
+        rank, world = _rank_and_world()
         for epoch in range(len(self.history) + 1, len(self.history) + epochs + 1):
             loss, train_acc, images_per_s, seconds = self.train_epoch(train_loader, epoch, epochs)
-            test_acc = None if test_loader is None else evaluate_accuracy(self.net, test_loader,
-                                                                          self.device)
+            test_acc = None if test_loader is None else self.test_accuracy(test_loader)
             self.history.append({"epoch": epoch, "loss": loss, "train_acc": train_acc,
                                  "test_acc": test_acc, "images_per_s": images_per_s,
                                  "seconds": seconds})
-            if self.progress:
+            if self.progress and rank == 0:
                 shown = "" if test_acc is None else f", test acc {test_acc:.4f}"
                 print(f"epoch {epoch}: loss {loss:.4f}, train acc {train_acc:.4f}{shown}, "
                       f"{images_per_s:.0f} images/s, {seconds:.1f} s")
             if self.checkpoint is not None:
-                save({"model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
-                      "epoch": epoch}, self.checkpoint)
+                if rank == 0:
+                    save({"model": _unwrapped(self.net).state_dict(),
+                          "optimizer": self.optimizer.state_dict(), "epoch": epoch}, self.checkpoint)
+                if world > 1:  # no rank goes on (and perhaps reads the file) before it is written
+                    dist.barrier()
         return self.history
 
 
