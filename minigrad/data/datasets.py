@@ -169,6 +169,10 @@ _notice_shown = False
 
 def _embedded_notice():
     global _notice_shown
+    # one notice per job, not per rank: looked up, not imported (distributed sits beside data)
+    distributed = sys.modules.get("minigrad.distributed")
+    if distributed is not None and distributed.is_initialized() and distributed.get_rank() != 0:
+        _notice_shown = True
     if not _notice_shown:
         _notice_shown = True
         print("minigrad: MNIST() found no MNIST files, so it uses the embedded 10,000-digit subset "
