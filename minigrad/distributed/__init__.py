@@ -220,14 +220,14 @@ def _started(process_group, request, name, async_op, finish=None):
     return None
 
 
-def _averaged(process_group, op, array, then=None):
-    """What finishes a reduction: MPI has no average, so SUM and divide."""
-    def finish():
-        if op is ReduceOp.AVG and process_group.backend != "nccl":
-            array[...] /= process_group.size()
-        if then is not None:
-            then()
-    return finish
+def _averaged(process_group, op, array):
+    """What finishes a reduction: MPI has no average, so SUM and divide (None: nothing to do)."""
+    if op is not ReduceOp.AVG or process_group.backend == "nccl":
+        return None
+
+    def divide():
+        array[...] /= process_group.size()
+    return divide
 
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
@@ -298,8 +298,8 @@ def _copy_out(buffer, tensors):
 def all_gather(tensor_list, tensor, group=None, async_op=False):
     process_group = _check_group(group)
     array = _array(tensor, "all_gather's tensor", process_group)
-    arrays = _check_list(tensor_list, tensor, "tensor_list", process_group)
-    buffer = process_group.transport.empty((len(arrays),) + array.shape, array.dtype)
+    _check_list(tensor_list, tensor, "tensor_list", process_group)
+    buffer = process_group.transport.empty((process_group.size(),) + array.shape, array.dtype)
     request = process_group.transport.all_gather(array, buffer)
     return _started(process_group, request, "all_gather", async_op, _copy_out(buffer, tensor_list))
 
