@@ -101,6 +101,17 @@ def cases():
         conv_case("resnet conv1x1 128->256 s2 16x16 b32", 32, 128, 256, 16, 1, stride=2),
         conv_case("resnet conv1x1 256->512 s2 8x8 b32", 32, 256, 512, 8, 1, stride=2),
         pool_case("resnet maxpool 3x3 s2 p1 64x32x32 b32", "max", 32, 64, 32, 3, 2, padding=1),
+        # the 3x3 layers of d2l's ResNet-18 on 3x32x32 inputs (bench_models.py's step)
+        conv_case("d2l resnet18 conv3x3 64->64 8x8 b32", 32, 64, 64, 8, 3, padding=1),
+        conv_case("d2l resnet18 conv3x3 64->128 s2 8x8 b32", 32, 64, 128, 8, 3, stride=2,
+                  padding=1),
+        conv_case("d2l resnet18 conv3x3 128->128 4x4 b32", 32, 128, 128, 4, 3, padding=1),
+        conv_case("d2l resnet18 conv3x3 128->256 s2 4x4 b32", 32, 128, 256, 4, 3, stride=2,
+                  padding=1),
+        conv_case("d2l resnet18 conv3x3 256->256 2x2 b32", 32, 256, 256, 2, 3, padding=1),
+        conv_case("d2l resnet18 conv3x3 256->512 s2 2x2 b32", 32, 256, 512, 2, 3, stride=2,
+                  padding=1),
+        conv_case("d2l resnet18 conv3x3 512->512 1x1 b32", 32, 512, 512, 1, 3, padding=1),
     ]
 
 

@@ -149,16 +149,16 @@ def test_conv2d_input_gradient_by_correlation_matches_torch(dtype, c_in, c_out, 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("c_in, c_out, size, kernel, stride, padding, dilation, groups", [
     (8, 6, (1, 1), (3, 3), (1, 1), (1, 1), (1, 1), 1),  # DenseNet's 3x3 on 1x1: the centre tap only
-    (16, 12, (1, 1), (3, 3), (2, 2), (1, 1), (1, 1), 1),  # strided too: both are Linear layers
-    (6, 10, (2, 2), (3, 3), (2, 2), (1, 1), (1, 1), 1),  # ResNet's s2 on 2x2: a 2x2 kernel, Linear
+    (16, 12, (1, 1), (3, 3), (2, 2), (1, 1), (1, 1), 1),  # strided too
+    (6, 10, (2, 2), (3, 3), (2, 2), (1, 1), (1, 1), 1),  # ResNet's s2 on 2x2: a 2x2 kernel
     (4, 4, (1, 3), (3, 3), (1, 1), (1, 1), (1, 1), 2),  # dead rows, live columns, groups
     (3, 5, (3, 2), (7, 5), (2, 1), (3, 2), (1, 1), 1),  # strided: a 5x3 crop with padding 2 and 0
     (2, 3, (5, 2), (3, 3), (1, 1), (1, 1), (3, 1), 1),  # a dilated crop needs negative padding: kept
 ])
 def test_conv2d_with_taps_that_only_read_padding_matches_torch(dtype, c_in, c_out, size, kernel,
                                                               stride, padding, dilation, groups):
-    # Kernel taps that never reach the input are cropped away before the kernels run; a 1x1 kernel
-    # left on 1x1 planes runs as a Linear layer.
+    # Kernel taps that never reach the input are cropped away before the kernels run (the cases
+    # on planes smaller than the kernel run as one dense matrix instead).
     for n in (1, 20):
         case = dict(n=n, c_in=c_in, c_out=c_out, size=size, kernel=kernel, stride=stride,
                     padding=padding, dilation=dilation, groups=groups, bias=True, seed=5)
@@ -169,7 +169,7 @@ def test_conv2d_with_taps_that_only_read_padding_matches_torch(dtype, c_in, c_ou
     (3, 4, (6, 6), 1),     # direct loops
     (64, 64, (6, 6), 1),   # im2col + GEMM, col2im
     (64, 32, (6, 6), 1),   # im2col + GEMM, the input gradient as a correlation
-    (3, 5, (2, 2), 2),     # cropped to a Linear layer
+    (3, 5, (2, 2), 2),     # one dense matrix
 ])
 def test_conv2d_of_an_empty_batch(c_in, c_out, size, stride):
     rng = np.random.default_rng(0)
@@ -184,14 +184,39 @@ def test_conv2d_of_an_empty_batch(c_in, c_out, size, stride):
     np.testing.assert_array_equal(grad_b, np.zeros_like(b))
 
 
-def test_conv2d_cropped_to_the_whole_input_runs_as_a_linear_layer():
-    # The cases above with 1x1 planes, and with 2x2 planes at stride 2, take that path.
-    from minigrad.kernels.cpu import conv as conv_module
-    for size, stride in (((1, 1), (1, 1)), ((1, 1), (2, 2)), ((2, 2), (2, 2))):
-        taps, padding = conv_module._cropped(size, (3, 3), stride, (1, 1), (1, 1))
-        w_shape = np.empty((4, 3, 3, 3))[taps].shape
-        assert conv_module._is_linear((5, 3) + size, w_shape, padding, (1, 1), 1)
-    assert not conv_module._is_linear((5, 3, 2, 2), (4, 3, 2, 2), (0, 0), (1, 1), 3)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("split", [1, 1 << 40])
+@pytest.mark.parametrize("c_in, c_out, size, kernel, stride, padding, dilation", [
+    (5, 7, (2, 2), (3, 3), (1, 1), (1, 1), (1, 1)),  # ResNet-18's 2x2 planes: every pair linked
+    (6, 10, (2, 2), (3, 3), (2, 2), (1, 1), (1, 1)),  # its strided layer: one output position
+    (8, 3, (1, 1), (3, 3), (1, 1), (1, 1), (1, 1)),   # 1x1 planes: the centre tap only
+    (3, 4, (1, 3), (3, 5), (1, 2), (2, 1), (1, 1)),   # rectangular, taps that read only padding
+    (2, 5, (2, 2), (3, 3), (1, 1), (2, 1), (2, 1)),   # dilated: pairs no tap links
+    (4, 6, (3, 3), (3, 3), (1, 1), (0, 0), (1, 1)),   # a kernel the size of the input
+])
+def test_conv2d_of_small_planes_as_one_dense_matrix_matches_torch(dtype, split, c_in, c_out, size,
+                                                                  kernel, stride, padding,
+                                                                  dilation):
+    # Planes of fewer positions than the kernel has taps run as one GEMM over the batch, its
+    # output channels split across threads (split=1) or not.
+    from minigrad.kernels.cpu import blas, conv_dense
+    out = tuple(output_size(size[i], kernel[i], stride[i], padding[i], dilation[i])
+                for i in range(2))
+    assert conv_dense.applies((1, c_in) + size, (c_out, c_in) + kernel, *out, 1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(blas, "SPLIT_MULTIPLY_ADDS", split)
+        for n in (1, 5):
+            case = dict(n=n, c_in=c_in, c_out=c_out, size=size, kernel=kernel, stride=stride,
+                        padding=padding, dilation=dilation, groups=1, bias=True, seed=11)
+            test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
+
+
+def test_dense_matrix_only_where_it_does_no_more_work_than_im2col():
+    from minigrad.kernels.cpu import conv_dense
+    assert conv_dense.applies((32, 256, 2, 2), (256, 256, 3, 3), 2, 2, 1)
+    assert not conv_dense.applies((32, 256, 2, 2), (256, 128, 3, 3), 2, 2, 2)  # grouped
+    assert not conv_dense.applies((32, 128, 4, 4), (128, 128, 3, 3), 4, 4, 1)  # 16 > 9 positions
+    assert not conv_dense.applies((32, 512, 3, 3), (512, 512, 3, 3), 3, 3, 1)  # 81 pairs: 9x w
 
 
 @pytest.mark.parametrize("split", [1, 1 << 40])

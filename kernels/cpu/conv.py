@@ -1,8 +1,7 @@
-"""2-D convolution on the CPU. Kernel taps that only ever read padding are cropped away first
-(_cropped); then one of four algorithms runs per layer:
+"""2-D convolution on the CPU. Layers on planes of fewer positions than the kernel has taps run
+as one dense matrix (conv_dense.py: one GEMM over the batch per pass). In the others, kernel taps
+that only ever read padding are cropped away first (_cropped); then one of three algorithms runs:
 
-  Linear (_is_linear)            a kernel the size of the unpadded input (one output position):
-                                 one GEMM over the batch, through the kernel table's matmul.
   direct (conv_direct.py)        groups 1, stride 1, C_in * C_out <= DIRECT_MAX_CHANNEL_PRODUCT:
                                  vectorised loops over a zero-padded "wide" plane, no im2col.
   Winograd (winograd.py)         F(4x4, 3x3) for ResNet's stride-1 3x3 layers of equal channels
@@ -27,8 +26,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from ..shapes import output_size
-from . import conv_per_sample, winograd
-from .blas import matmul
+from . import conv_dense, conv_per_sample, winograd
 from .conv_direct import WEIGHT_CHUNKS, direct_backward, direct_forward, lanes_for
 from .fused import channel_sum
 
@@ -87,15 +85,6 @@ def _use_winograd(x_shape, w_shape, stride, padding, dilation, groups):
             and N * -(-H // tile) * -(-W // tile) >= WINOGRAD_MIN_TILES)
 
 
-def _is_linear(x_shape, w_shape, padding, dilation, groups):
-    """A kernel the size of the unpadded input has one output position: the layer is a Linear
-    layer, one GEMM over the batch rather than im2col and a GEMM per few samples. Cropping leaves
-    that of ResNet's and DenseNet's 3x3 convolutions on 1x1 planes and of ResNet's strided 3x3
-    256 -> 512 on 2x2 planes (a 2x2 kernel), where one GEMM saves im2col's copies and calls."""
-    return (tuple(x_shape[2:]) == tuple(w_shape[2:]) and padding == (0, 0) and dilation == (1, 1)
-            and groups == 1)
-
-
 def _live_taps(size, kernel, stride, padding, dilation):
     """The kernel taps [lo, hi) along one axis that read the input for some output position, and
     the padding that makes the cropped kernel produce the same output; None when nothing is dead
@@ -113,9 +102,8 @@ def _live_taps(size, kernel, stride, padding, dilation):
 
 
 def _cropped(x_hw, w_hw, stride, padding, dilation):
-    """Kernel slices and padding without the taps that only ever read padding (DenseNet's 3x3
-    convolutions of 1x1 planes keep only the centre tap: a ninth of the im2col and GEMM), or None
-    when every tap is live."""
+    """Kernel slices and padding without the taps that only ever read padding (a strided 7x5
+    kernel on 3x2 planes keeps 5x3 of them), or None when every tap is live."""
     axes = [_live_taps(x_hw[i], w_hw[i], stride[i], padding[i], dilation[i]) for i in range(2)]
     if axes == [None, None]:
         return None
@@ -128,22 +116,20 @@ def _cropped(x_hw, w_hw, stride, padding, dilation):
 
 
 def conv2d_forward(x, w, b, stride, padding, dilation, groups):
-    crop = _cropped(x.shape[2:], w.shape[2:], stride, padding, dilation)
-    if crop is not None:
-        taps, padding = crop
-        return conv2d_forward(x, w[taps], b, stride, padding, dilation, groups)
     x = np.ascontiguousarray(x)
     w = np.ascontiguousarray(w, dtype=x.dtype)
     N, C_in, H, W = x.shape
     C_out, C_group, KH, KW = w.shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    OH = output_size(H, KH, sh, ph, dh)
-    OW = output_size(W, KW, sw, pw, dw)
+    OH = output_size(H, KH, stride[0], padding[0], dilation[0])
+    OW = output_size(W, KW, stride[1], padding[1], dilation[1])
     bias = np.zeros(C_out, x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)
-    if _is_linear(x.shape, w.shape, padding, dilation, groups):
-        y = matmul(x.reshape(N, C_in * H * W), w.reshape(C_out, C_in * H * W).T)
-        y += bias
-        return y.reshape(N, C_out, 1, 1)
+    if conv_dense.applies(x.shape, w.shape, OH, OW, groups):
+        return conv_dense.forward(x, w, bias, stride, padding, dilation, OH, OW)
+    crop = _cropped(x.shape[2:], w.shape[2:], stride, padding, dilation)
+    if crop is not None:
+        taps, padding = crop
+        return conv2d_forward(x, w[taps], b, stride, padding, dilation, groups)
+    (ph, pw), (dh, dw) = padding, dilation
     if _use_direct(C_in, C_out, stride, groups):
         return direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW, lanes_for(N, H, W, ph, pw))
     if _use_winograd(x.shape, w.shape, stride, padding, dilation, groups):
@@ -181,6 +167,14 @@ def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
     bools, in that order) asks for it: one call, so that the direct loops weave grad_y once for
     all three and wake the threads once."""
     need_input, need_weight, need_bias = needs
+    grad_y = np.ascontiguousarray(grad_y)
+    x = np.ascontiguousarray(x, dtype=grad_y.dtype)
+    w = np.ascontiguousarray(w, dtype=grad_y.dtype)
+    N, C_out, OH, OW = grad_y.shape
+    if conv_dense.applies(x.shape, w.shape, OH, OW, groups):
+        grad_x, grad_w = conv_dense.backward(grad_y, x, w, need_input, need_weight, stride,
+                                             padding, dilation)
+        return grad_x, grad_w, _bias_grad(grad_y.reshape(N, C_out, OH * OW)) if need_bias else None
     crop = _cropped(x.shape[2:], w.shape[2:], stride, padding, dilation)
     if crop is not None:  # the dead taps' weight gradient is zero
         taps, cropped_padding = crop
@@ -191,17 +185,8 @@ def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
             grad_w = np.zeros(w.shape, dtype=live_grad_w.dtype)
             grad_w[taps] = live_grad_w
         return grad_x, grad_w, grad_b
-    grad_y = np.ascontiguousarray(grad_y)
-    x = np.ascontiguousarray(x, dtype=grad_y.dtype)
-    w = np.ascontiguousarray(w, dtype=grad_y.dtype)
-    N, C_out = grad_y.shape[:2]
     _, C_in, H, W = x.shape
     (ph, pw), (dh, dw) = padding, dilation
-    if _is_linear(x.shape, w.shape, padding, dilation, groups):
-        rows, columns = grad_y.reshape(N, C_out), C_in * H * W
-        return (matmul(rows, w.reshape(C_out, columns)).reshape(x.shape) if need_input else None,
-                matmul(rows.T, x.reshape(N, columns)).reshape(w.shape) if need_weight else None,
-                rows.sum(axis=0) if need_bias else None)
     if _use_direct(C_in, C_out, stride, groups):
         chunks = min(N, max(WEIGHT_CHUNKS, get_num_threads()))
         grads = direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes_for(N, H, W, ph, pw),

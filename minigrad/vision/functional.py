@@ -277,7 +277,8 @@ def _cast_back(out, dtype, xp):
 
 def resize_planes(array, xp, new_h, new_w, mode, antialias):
     """Planes (..., H, W) resized to (new_h, new_w): nearest by indexing; bilinear as two
-    matrix products, the cheaper order first, in float32 (float64 for float64 images)."""
+    matrix products per plane, the cheaper order first, in float32 (float64 for float64
+    images)."""
     h, w = array.shape[-2:]
     if new_h <= 0 or new_w <= 0:
         raise ValueError(f"resize: the output size ({new_h}, {new_w}) of an image of size ({h}, {w}) "
@@ -294,10 +295,12 @@ def resize_planes(array, xp, new_h, new_w, mode, antialias):
     cols = xp.asarray(linear_weights(w, new_w, bool(antialias), compute.str))
     lead = array.shape[:-2]
     flat = xp.ascontiguousarray(array, dtype=compute).reshape(-1, h, w)
+    # one GEMM per plane in both passes, so that a plane comes out the same whatever its batch
+    # (BLAS may sum a product of more rows in another order)
     if h * new_w * (w + new_h) <= new_h * w * (h + new_w):  # multiply-adds, width pass first
-        out = rows @ (flat.reshape(-1, w) @ cols.T).reshape(-1, h, new_w)
+        out = rows @ (flat @ cols.T)
     else:
-        out = (rows @ flat).reshape(-1, w) @ cols.T
+        out = (rows @ flat) @ cols.T
     return _cast_back(out.reshape(lead + (new_h, new_w)), array.dtype, xp)
 
 

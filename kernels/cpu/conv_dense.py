@@ -1,0 +1,152 @@
+"""A convolution of small planes as one dense matrix: one GEMM over the batch per pass.
+
+On planes of fewer positions than the kernel has taps (ResNet-18's 2x2 and 1x1 planes at 32x32
+inputs, DenseNet's last ones) every im2col column is mostly padding. The layer is a linear map
+from a sample's C_in * H * W inputs to its C_out * OH * OW outputs; its matrix, with a zero for
+each (input, output) pair that no tap links, has no more entries than im2col multiplies and no
+padding in them (a 3x3 kernel on 2x2 planes: 16 pairs of positions against 36 im2col products).
+
+The matrix is kept as D (C_out * OH * OW, H * W * C_in), each row one output position's weights
+with the channels innermost (built by copying runs of C_in weights), and it is always the GEMMs'
+left operand, their M: OpenBLAS runs a product of 32 rows (a batch) at half the speed of one of
+32 columns. The inputs enter with their channels innermost too, x_t (N, H * W * C_in):
+
+  forward          y^T = D @ x_t^T
+  input gradient   grad_x_t^T = D^T @ grad_y^T
+  weight gradient  dD = grad_y^T @ x_t, each tap's weight gradient the sum of its entries in dD
+
+Each Python thread (blas.run_split) takes a range of output channels: it builds, multiplies and
+folds its own rows of D with serial nogil kernels and single-threaded GEMMs, so a pass hands off
+between threads once, not at every kernel.
+"""
+import numpy as np
+from numba import get_num_threads, njit
+
+from . import blas
+from .blas import run_split
+
+
+def applies(x_shape, w_shape, OH, OW, groups):
+    """Ungrouped layers whose planes have fewer positions than the kernel taps (so the dense
+    matrix does no more multiply-adds than im2col), and whose matrix is at most twice the
+    weights' size."""
+    H, W = x_shape[2:]
+    taps = w_shape[2] * w_shape[3]
+    return groups == 1 and H * W <= taps and H * W * OH * OW <= 2 * taps
+
+
+def _tap_table(H, W, KH, KW, stride, padding, dilation, OH, OW):
+    """taps[output position, input position]: the kernel tap (kh * KW + kw) that links them, -1
+    where none does."""
+    def axis(size, out, kernel, s, p, d):
+        offset = np.arange(size)[None, :] + p - np.arange(out)[:, None] * s
+        valid = (offset >= 0) & (offset % d == 0) & (offset // d < kernel)
+        return np.where(valid, offset // d, -1)  # (out, size)
+
+    kh = axis(H, OH, KH, stride[0], padding[0], dilation[0])[:, None, :, None]
+    kw = axis(W, OW, KW, stride[1], padding[1], dilation[1])[None, :, None, :]
+    taps = np.where((kh >= 0) & (kw >= 0), kh * KW + kw, -1)
+    return np.ascontiguousarray(taps.reshape(OH * OW, H * W), dtype=np.int64)
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def _dense_rows(w, taps, lo, hi, D):
+    """D's rows of output channels lo .. hi - 1, D viewed as (C_out, P_out, P_in, C_in)."""
+    C_in, KH, KW = w.shape[1:]
+    P_out, P_in = taps.shape
+    for co in range(lo, hi):
+        weights = w[co].reshape(C_in, KH * KW)
+        for po in range(P_out):
+            for pi in range(P_in):
+                tap, run = taps[po, pi], D[co, po, pi]
+                if tap < 0:
+                    run[:] = 0
+                else:
+                    for ci in range(C_in):
+                        run[ci] = weights[ci, tap]
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def _fold_rows(dD, taps, lo, grad_w):
+    """grad_w (channels lo .., C_in, KH * KW) from dD's rows of those channels (count, P_out,
+    P_in, C_in): each tap's gradient summed over the pairs it links (_dense_rows' transpose)."""
+    P_out, P_in = taps.shape
+    for j in range(dD.shape[0]):
+        out = grad_w[lo + j]
+        out[...] = 0
+        for po in range(P_out):
+            for pi in range(P_in):
+                tap = taps[po, pi]
+                if tap >= 0:
+                    run = dD[j, po, pi]
+                    for ci in range(out.shape[0]):
+                        out[ci, tap] += run[ci]
+
+
+def _channels_last(a):
+    """(N, C, H, W) -> x_t (N, H * W * C)."""
+    N, C, H, W = a.shape
+    return np.ascontiguousarray(a.reshape(N, C, H * W).transpose(0, 2, 1)).reshape(N, H * W * C)
+
+
+def _ranges(count, multiply_adds):
+    parts = max(1, min(count, get_num_threads(), multiply_adds // blas.SPLIT_MULTIPLY_ADDS))
+    return [(i * count // parts, (i + 1) * count // parts) for i in range(parts)]
+
+
+def _geometry(x_shape, w_shape, stride, padding, dilation, OH, OW):
+    C_out, C_in, KH, KW = w_shape
+    taps = _tap_table(*x_shape[2:], KH, KW, stride, padding, dilation, OH, OW)
+    P_out, P_in = taps.shape
+    work = x_shape[0] * C_out * P_out * P_in * C_in
+    return taps, P_out, P_in, _ranges(C_out, work)
+
+
+def forward(x, w, bias, stride, padding, dilation, OH, OW):
+    N, C_out, C_in = x.shape[0], w.shape[0], w.shape[1]
+    taps, P_out, P_in, ranges = _geometry(x.shape, w.shape, stride, padding, dilation, OH, OW)
+    D = np.empty((C_out, P_out, P_in, C_in), dtype=x.dtype)
+    x_t = _channels_last(x)
+    y_t = np.empty((C_out * P_out, N), dtype=x.dtype)
+
+    def work(lo, hi):
+        _dense_rows(w, taps, lo, hi, D)
+        np.matmul(D[lo:hi].reshape((hi - lo) * P_out, P_in * C_in), x_t.T,
+                  out=y_t[lo * P_out:hi * P_out])
+
+    run_split(work, ranges)
+    y = np.empty((N, C_out, P_out), dtype=x.dtype)
+    np.add(y_t.T.reshape(N, C_out, P_out), bias.reshape(C_out, 1), out=y)
+    return y.reshape(N, C_out, OH, OW)
+
+
+def backward(grad_y, x, w, need_input, need_weight, stride, padding, dilation):
+    """(grad_x, grad_w), each None unless asked for."""
+    N, C_out, OH, OW = grad_y.shape
+    C_in, KH, KW = w.shape[1:]
+    taps, P_out, P_in, ranges = _geometry(x.shape, w.shape, stride, padding, dilation, OH, OW)
+    grad_y_t = grad_y.reshape(N, C_out * P_out).T
+    D = np.empty((C_out, P_out, P_in, C_in), dtype=x.dtype) if need_input else None
+    grad_w = np.empty((C_out, C_in, KH * KW), dtype=x.dtype) if need_weight else None
+    x_t = _channels_last(x) if need_weight else None
+
+    def weight_rows(lo, hi):
+        if need_input:
+            _dense_rows(w, taps, lo, hi, D)
+        if need_weight:
+            dD = np.matmul(grad_y_t[lo * P_out:hi * P_out], x_t)
+            _fold_rows(dD.reshape(hi - lo, P_out, P_in, C_in), taps, lo, grad_w)
+
+    run_split(weight_rows, ranges)
+    grad_x = None
+    if need_input:
+        columns = D.reshape(C_out * P_out, P_in * C_in).T  # D^T's rows: input (position, channel)
+        grad_x_t = np.empty((P_in * C_in, N), dtype=x.dtype)
+
+        def input_rows(lo, hi):
+            np.matmul(columns[lo * C_in:hi * C_in], grad_y_t, out=grad_x_t[lo * C_in:hi * C_in])
+
+        run_split(input_rows, _ranges(P_in, N * C_out * P_out * P_in * C_in))
+        grad_x = np.ascontiguousarray(grad_x_t.reshape(P_in, C_in, N).transpose(2, 1, 0))
+        grad_x = grad_x.reshape(x.shape)
+    return grad_x, None if grad_w is None else grad_w.reshape(w.shape)
