@@ -89,7 +89,8 @@ def test_winograd_of_an_empty_batch():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n, channels, size", [(8, 64, 16), (15, 64, 10), (32, 128, 8),
-                                               (128, 64, 4)])  # 4x4 planes at batch 128
+                                               (128, 64, 4),  # 4x4 planes at batch 128
+                                               (128, 64, 3), (32, 64, 6), (32, 64, 7)])  # partial
 def test_resnet_layers_route_to_winograd_and_match_torch(n, channels, size, dtype):
     x, w, b = layer(n, channels, channels, (size, size), dtype)
     geometry = ((1, 1), (1, 1), (1, 1), 1)
@@ -105,8 +106,8 @@ def test_resnet_layers_route_to_winograd_and_match_torch(n, channels, size, dtyp
 
 @pytest.mark.parametrize("x_shape, w_shape, geometry", [
     ((64, 64, 4, 4), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),    # 4x4 planes, 64 tiles
-    ((128, 64, 3, 3), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # 3x3 planes: partial tiles
-    ((128, 64, 6, 6), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # 6x6 planes: partial tiles
+    ((64, 64, 3, 3), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),    # 3x3 planes, 64 tiles
+    ((128, 64, 5, 5), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # 5x5: 39% of each tile used
     ((2, 1024, 16, 16), (1024, 1024, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),  # over 512 channels
     ((2, 64, 16, 16), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # too few tiles
     ((2, 64, 16, 16), (128, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),  # unequal channels

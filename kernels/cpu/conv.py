@@ -71,18 +71,18 @@ def _use_direct(c_in, c_out, stride, groups):
 
 def _use_winograd(x_shape, w_shape, stride, padding, dilation, groups):
     """Winograd F(4x4, 3x3) (winograd.py) for ResNet's stride-1 3x3 layers of equal channels, 64
-    to 512, padding 1, with at least WINOGRAD_MIN_TILES output tiles in the batch, on planes of at
-    least 8x8 or of whole tiles (4x4 at batch 128): there it beats im2col + GEMM in all three
-    passes (bench_winograd.py). Below, its per-call filter transforms (36 C_in C_out floats)
-    outweigh the multiply-adds saved (4x4 planes at batch 32); on 3x3 and 6x6 planes most of
-    each tile is padding."""
+    to 512, padding 1, with at least WINOGRAD_MIN_TILES output tiles in the batch, of which at
+    least half is output rather than the border past the plane (8x8 planes and larger, and 3x3,
+    6x6 and 7x7 ones; not 5x5): there it beats im2col + GEMM in all three passes
+    (bench_winograd.py). With fewer tiles its per-call filter transforms (36 C_in C_out floats)
+    outweigh the multiply-adds saved (4x4 planes at batch 32, 3x3 planes at batch 64)."""
     C_out, C_in = w_shape[:2]
     N, _, H, W = x_shape
     tile = winograd.TILE
-    whole_tiles = H % tile == 0 and W % tile == 0
+    tiles_h, tiles_w = -(-H // tile), -(-W // tile)
     return (winograd.applies(w_shape, stride, dilation, groups, padding) and padding == (1, 1)
-            and C_in == C_out and 64 <= C_in <= 512 and (min(H, W) >= 8 or whole_tiles)
-            and N * -(-H // tile) * -(-W // tile) >= WINOGRAD_MIN_TILES)
+            and C_in == C_out and 64 <= C_in <= 512 and 2 * H * W >= tiles_h * tiles_w * tile ** 2
+            and N * tiles_h * tiles_w >= WINOGRAD_MIN_TILES)
 
 
 def _live_taps(size, kernel, stride, padding, dilation):

@@ -69,24 +69,26 @@ def _max_pool_forward(x, W, h_start, h_lo, h_hi, dh, w_start, w_lo, w_hi, dw):
     lowest = x.dtype.type(-np.inf)
     for plane in prange(planes):
         src = x[plane]
-        y_plane = y[plane]
-        argmax_plane = argmax[plane]
         for oh in range(OH):
             h0, kh_lo, kh_hi = h_start[oh], h_lo[oh], h_hi[oh]
+            y_row = y[plane, oh * OW:(oh + 1) * OW]
+            argmax_row = argmax[plane, oh * OW:(oh + 1) * OW]
             for ow in range(OW):
-                w0, kw_lo, kw_hi = w_start[ow], w_lo[ow], w_hi[ow]
-                best = lowest
-                best_index = _first_tap_index(h0, kh_lo, dh, w0, kw_lo, dw, W)
-                for kh in range(kh_lo, kh_hi):
-                    row_start = (h0 + kh * dh) * W + w0
-                    for kw in range(kw_lo, kw_hi):
-                        index = row_start + kw * dw
+                y_row[ow] = lowest
+                argmax_row[ow] = _first_tap_index(h0, kh_lo, dh, w_start[ow], w_lo[ow], dw, W)
+            # a kernel row at a time for the whole output row: the windows' scans are independent
+            # chains the CPU overlaps, where one window's taps wait on each other's compares
+            for kh in range(kh_lo, kh_hi):
+                row_start = (h0 + kh * dh) * W
+                for ow in range(OW):
+                    best, best_index = y_row[ow], argmax_row[ow]
+                    for kw in range(w_lo[ow], w_hi[ow]):
+                        index = row_start + w_start[ow] + kw * dw
                         value = src[index]
-                        if value > best or value != value:
-                            best = value
-                            best_index = index
-                y_plane[oh * OW + ow] = best
-                argmax_plane[oh * OW + ow] = best_index
+                        take = (value > best) | (value != value)  # a NaN wins, as in torch
+                        best = value if take else best
+                        best_index = index if take else best_index
+                    y_row[ow], argmax_row[ow] = best, best_index
     return y, argmax
 
 

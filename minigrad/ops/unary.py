@@ -24,26 +24,34 @@ except ImportError:  # another NumPy layout: fall back to np.errstate
 _quiet_states = {}  # NumPy's error state -> the same state ignoring divide, invalid and over
 
 
+def _quieted(state):
+    """`state` ignoring divide, invalid and over, made once per state."""
+    if len(_quiet_states) > 64:  # error states made by many np.errstate blocks
+        _quiet_states.clear()
+    quiet_state = _quiet_states[state] = _make_extobj(divide="ignore", invalid="ignore",
+                                                      over="ignore")
+    _quiet_states[quiet_state] = quiet_state
+    return quiet_state
+
+
 def quiet(method):
     """Run a forward whose math may give inf or nan without NumPy's warnings (backward runs so always),
     as torch does (x / 0, log(0), sqrt(-1), exp overflow)."""
-    def quiet_method(self, *args, **kwargs):
-        if _extobj_contextvar is None:
+    if _extobj_contextvar is None:
+        def quiet_method(self, *args, **kwargs):
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 return method(self, *args, **kwargs)
-        state = _extobj_contextvar.get()
-        quiet_state = _quiet_states.get(state)
-        if quiet_state is None:
-            if len(_quiet_states) > 64:  # error states made by many np.errstate blocks
-                _quiet_states.clear()
-            quiet_state = _quiet_states[state] = _make_extobj(divide="ignore", invalid="ignore",
-                                                              over="ignore")
-            _quiet_states[quiet_state] = quiet_state
-        token = _extobj_contextvar.set(quiet_state)
-        try:
-            return method(self, *args, **kwargs) if kwargs else method(self, *args)
-        finally:
-            _extobj_contextvar.reset(token)
+    else:
+        get, set_state, reset = (_extobj_contextvar.get, _extobj_contextvar.set,
+                                 _extobj_contextvar.reset)
+
+        def quiet_method(self, *args, **kwargs):
+            state = get()
+            token = set_state(_quiet_states.get(state) or _quieted(state))
+            try:
+                return method(self, *args, **kwargs) if kwargs else method(self, *args)
+            finally:
+                reset(token)
     quiet_method.__name__ = method.__name__
     return quiet_method
 
