@@ -88,14 +88,17 @@ def test_winograd_of_an_empty_batch():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n, channels, size", [(8, 64, 16), (15, 64, 10), (32, 128, 8),
-                                               (128, 64, 4),  # 4x4 planes at batch 128
-                                               (128, 64, 3), (32, 64, 6), (32, 64, 7)])  # partial
-def test_resnet_layers_route_to_winograd_and_match_torch(n, channels, size, dtype):
-    x, w, b = layer(n, channels, channels, (size, size), dtype)
+@pytest.mark.parametrize("n, c_in, c_out, size", [
+    (8, 64, 64, 16), (15, 64, 64, 10), (32, 128, 128, 8),
+    (128, 64, 64, 4),                                          # 4x4 planes at batch 128
+    (128, 64, 64, 3), (32, 64, 64, 6), (32, 64, 64, 7),        # partial tiles
+    (32, 96, 32, 8), (8, 32, 48, 16),                          # DenseNet's narrowing, widening
+])
+def test_resnet_and_densenet_layers_route_to_winograd_and_match_torch(n, c_in, c_out, size, dtype):
+    x, w, b = layer(n, c_in, c_out, (size, size), dtype)
     geometry = ((1, 1), (1, 1), (1, 1), 1)
     assert conv._use_winograd(x.shape, w.shape, *geometry)
-    grad_y = np.random.default_rng(3).standard_normal((n, channels, size, size)).astype(dtype)
+    grad_y = np.random.default_rng(3).standard_normal((n, c_out, size, size)).astype(dtype)
     y, grad_x, grad_w = torch_reference(x, w, b, 1, grad_y)
     assert_close(K.conv2d_forward(x, w, b, *geometry), y, dtype)
     gx, gw, gb = K.conv2d_backward(grad_y, x, w, (True, True, True), *geometry)
@@ -110,7 +113,7 @@ def test_resnet_layers_route_to_winograd_and_match_torch(n, channels, size, dtyp
     ((128, 64, 5, 5), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # 5x5: 39% of each tile used
     ((2, 1024, 16, 16), (1024, 1024, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),  # over 512 channels
     ((2, 64, 16, 16), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # too few tiles
-    ((2, 64, 16, 16), (128, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),  # unequal channels
+    ((2, 64, 16, 16), (16, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # 16 channels out
     ((2, 64, 16, 16), (64, 64, 3, 3), ((2, 2), (1, 1), (1, 1), 1)),   # strided
     ((2, 64, 16, 16), (64, 64, 3, 3), ((1, 1), (1, 1), (2, 2), 1)),   # dilated
     ((2, 64, 16, 16), (64, 32, 3, 3), ((1, 1), (1, 1), (1, 1), 2)),   # grouped

@@ -4,7 +4,7 @@ that only ever read padding are cropped away first (_cropped); then one of three
 
   direct (conv_direct.py)        groups 1, stride 1, C_in * C_out <= DIRECT_MAX_CHANNEL_PRODUCT:
                                  vectorised loops over a zero-padded "wide" plane, no im2col.
-  Winograd (winograd.py)         F(4x4, 3x3) for ResNet's stride-1 3x3 layers of equal channels
+  Winograd (winograd.py)         F(4x4, 3x3) for ResNet's and DenseNet's stride-1 3x3 layers
                                  (_use_winograd): a quarter of the multiply-adds, 36 GEMMs.
   per-sample im2col + GEMM       everything else (ResNet's other layers, strided, grouped):
   (conv_per_sample.py)           a cache-sized im2col per sample (or per few samples) and a
@@ -70,18 +70,20 @@ def _use_direct(c_in, c_out, stride, groups):
 
 
 def _use_winograd(x_shape, w_shape, stride, padding, dilation, groups):
-    """Winograd F(4x4, 3x3) (winograd.py) for ResNet's stride-1 3x3 layers of equal channels, 64
-    to 512, padding 1, with at least WINOGRAD_MIN_TILES output tiles in the batch, of which at
-    least half is output rather than the border past the plane (8x8 planes and larger, and 3x3,
-    6x6 and 7x7 ones; not 5x5): there it beats im2col + GEMM in all three passes
-    (bench_winograd.py). With fewer tiles its per-call filter transforms (36 C_in C_out floats)
-    outweigh the multiply-adds saved (4x4 planes at batch 32, 3x3 planes at batch 64)."""
+    """Winograd F(4x4, 3x3) (winograd.py) for stride-1 3x3 layers of 32 to 512 channels in and
+    out (ResNet's, and DenseNet's C_in -> 32), padding 1, with at least WINOGRAD_MIN_TILES output
+    tiles in the batch, of which at least half is output rather than the border past the plane
+    (8x8 planes and larger, and 3x3, 6x6 and 7x7 ones; not 5x5): there it beats im2col + GEMM in
+    all three passes (bench_winograd.py). With fewer tiles its per-call filter transforms (36
+    C_in C_out floats) outweigh the multiply-adds saved (4x4 planes at batch 32, 3x3 planes at
+    batch 64)."""
     C_out, C_in = w_shape[:2]
     N, _, H, W = x_shape
     tile = winograd.TILE
     tiles_h, tiles_w = -(-H // tile), -(-W // tile)
     return (winograd.applies(w_shape, stride, dilation, groups, padding) and padding == (1, 1)
-            and C_in == C_out and 64 <= C_in <= 512 and 2 * H * W >= tiles_h * tiles_w * tile ** 2
+            and 32 <= min(C_in, C_out) and max(C_in, C_out) <= 512
+            and 2 * H * W >= tiles_h * tiles_w * tile ** 2
             and N * tiles_h * tiles_w >= WINOGRAD_MIN_TILES)
 
 

@@ -1,5 +1,5 @@
 """Winograd F(4x4, 3x3) convolution (Lavin & Gray 2016) for 3x3, stride-1, dilation-1, groups-1
-layers (ResNet's 3x3 layers of equal channels).
+layers (ResNet's 3x3 layers, and DenseNet's, which narrow the channels to 32).
 
 The output is cut into 4x4 tiles, each computed from a 6x6 input tile (stride 4, zero padding
 outside the input). With the constant matrices B^T (6x6), G (6x3), A^T (4x6):
