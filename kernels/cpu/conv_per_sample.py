@@ -186,7 +186,7 @@ def backward_input(grad_y, w, x_shape, stride, padding, dilation, groups, scratc
     _, C_in, H, W = x_shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     rows, per_group, P = C_group * KH * KW, C_out // groups, OH * OW
-    w_t = np.ascontiguousarray(w.reshape(groups, per_group, rows).transpose(0, 2, 1))
+    w_t = w.reshape(groups, per_group, rows).transpose(0, 2, 1)  # BLAS reads it transposed
     grad_x = np.empty((N, C_in, H, W), dtype=grad_y.dtype)
     grad_y_planes = grad_y.reshape(N, C_out, P)
 

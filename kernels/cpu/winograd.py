@@ -135,24 +135,48 @@ def _a_row(src, c, h, w):
 # The transforms (serial, nogil: each thread runs them on its own chunk).
 # ---------------------------------------------------------------------------------------------
 
+@njit(fastmath=True, cache=True)
+def _transform_filter(w, co, ci, flipped, U, column):
+    """U[:, column] = G w[co, ci] G^T, or of w[co, ci] turned 180 degrees."""
+    taps = w[co, ci]
+    if flipped:
+        r0 = _g(w, taps[2, 2], taps[2, 1], taps[2, 0])
+        r1 = _g(w, taps[1, 2], taps[1, 1], taps[1, 0])
+        r2 = _g(w, taps[0, 2], taps[0, 1], taps[0, 0])
+    else:
+        r0 = _g(w, taps[0, 0], taps[0, 1], taps[0, 2])
+        r1 = _g(w, taps[1, 0], taps[1, 1], taps[1, 2])
+        r2 = _g(w, taps[2, 0], taps[2, 1], taps[2, 2])
+    for b in range(6):
+        _store6(U, b, column, _g(w, r0[b], r1[b], r2[b]))
+
+
+FLIP_BLOCK = 16  # output channels whose flipped transforms fill a cache line of each U row
+
+
 @njit(nogil=True, fastmath=True, cache=True, pipeline_class=NoAliasArguments)
-def _filter_transform(w, U):
-    """U[:, co * C_in + ci] = G w[co, ci] G^T, U (36, >= C_out * C_in)."""
+def _filter_transform(w, U, lo, hi, flipped):
+    """U[:, co * C_in + ci] = G w[co, ci] G^T for co in [lo, hi), U (36, >= C_out * C_in).
+    flipped: the input gradient's kernel instead, w turned 180 degrees with its channel axes
+    swapped (U[:, ci * C_out + co]), without a flipped copy of w; a block of output channels at a
+    time, so that U's rows are written a cache line at a time."""
     C_out, C_in = w.shape[0], w.shape[1]
-    for co in range(C_out):
-        for ci in range(C_in):
-            r0 = _g(w, w[co, ci, 0, 0], w[co, ci, 0, 1], w[co, ci, 0, 2])
-            r1 = _g(w, w[co, ci, 1, 0], w[co, ci, 1, 1], w[co, ci, 1, 2])
-            r2 = _g(w, w[co, ci, 2, 0], w[co, ci, 2, 1], w[co, ci, 2, 2])
-            for b in range(6):
-                _store6(U, b, co * C_in + ci, _g(w, r0[b], r1[b], r2[b]))
+    if flipped:
+        for first in range(lo, hi, FLIP_BLOCK):
+            for ci in range(C_in):
+                for co in range(first, min(first + FLIP_BLOCK, hi)):
+                    _transform_filter(w, co, ci, True, U, ci * C_out + co)
+    else:
+        for co in range(lo, hi):
+            for ci in range(C_in):
+                _transform_filter(w, co, ci, False, U, co * C_in + ci)
 
 
 @njit(nogil=True, fastmath=True, cache=True, pipeline_class=NoAliasArguments)
-def _filter_adjoint(dU, dw):
-    """dw[co, ci] = G^T dU[:, co, ci] G: the transpose of _filter_transform."""
-    C_out, C_in = dw.shape[0], dw.shape[1]
-    for co in range(C_out):
+def _filter_adjoint(dU, dw, lo, hi):
+    """dw[co, ci] = G^T dU[:, co, ci] G for co in [lo, hi): the transpose of _filter_transform."""
+    C_in = dw.shape[1]
+    for co in range(lo, hi):
         for ci in range(C_in):
             i = co * C_in + ci
             r0 = _gt(dU, dU[0, i], dU[1, i], dU[2, i], dU[3, i], dU[4, i], dU[5, i])
@@ -317,16 +341,17 @@ def _transformed(scratch, role, rows, columns, dtype):
     return flat, flat[:, :rows * columns].reshape(36, rows, columns)
 
 
-def forward(x, w, bias, padding, OH, OW, scratch):
+def forward(x, w, bias, padding, OH, OW, scratch, flipped=False):
     """y (N, C_out, OH, OW) of the 3x3 correlation of x (N, C_in, H, W) with w (C_out, C_in, 3, 3),
-    plus bias (C_out); C-contiguous arrays of one dtype."""
+    plus bias (C_out); C-contiguous arrays of one dtype. flipped: with w (C_in, C_out, 3, 3)
+    turned 180 degrees and its channel axes swapped (the input gradient's correlation)."""
     N, C_in = x.shape[:2]
-    C_out = w.shape[0]
+    C_out = w.shape[1] if flipped else w.shape[0]
     ph, pw = padding
     TH, TW = -(-OH // TILE), -(-OW // TILE)
     tiles = TH * TW
     U_flat, U = _transformed(scratch, "winograd_u", C_out, C_in, x.dtype)
-    _filter_transform(w, U_flat)
+    run_split(lambda lo, hi: _filter_transform(w, U_flat, lo, hi, flipped), _ranges(w.shape[0]))
     y = np.empty((N, C_out, OH, OW), dtype=x.dtype)
     if N == 0:
         return y
@@ -349,10 +374,9 @@ def forward(x, w, bias, padding, OH, OW, scratch):
 
 def backward_input(grad_y, w, x_shape, padding, scratch):
     """grad_x: the forward pass on grad_y with the kernel flipped and its channel axes swapped."""
-    flipped = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
-    no_bias = np.zeros(flipped.shape[0], dtype=grad_y.dtype)
-    return forward(grad_y, flipped, no_bias, (2 - padding[0], 2 - padding[1]), x_shape[2],
-                   x_shape[3], scratch)
+    no_bias = np.zeros(w.shape[1], dtype=grad_y.dtype)
+    return forward(grad_y, w, no_bias, (2 - padding[0], 2 - padding[1]), x_shape[2], x_shape[3],
+                   scratch, flipped=True)
 
 
 def backward_weight(grad_y, x, padding, scratch):
@@ -373,21 +397,24 @@ def backward_weight(grad_y, x, padding, scratch):
         padded[...] = 0
         padded_y = scratch("winograd_padded_y", (C_out, TILE * TH, TILE * TW), x.dtype)
         padded_y[...] = 0
-        total = np.zeros((36, _pitch(C_out * C_in, x.dtype)), dtype=x.dtype)
-        product = scratch("winograd_du", (36, C_out, C_in), x.dtype)
+        total = np.empty((36, _pitch(C_out * C_in, x.dtype)), dtype=x.dtype)
+        sums = total[:, :C_out * C_in].reshape(36, C_out, C_in)
         for start in range(lo, hi, S):
             count = min(S, hi - start)
             V_flat, V = _transformed(scratch, "winograd_v", C_in, count * tiles, x.dtype)
             D_flat, D = _transformed(scratch, "winograd_m", C_out, count * tiles, x.dtype)
             _input_transform(x, start, count, ph, pw, TH, TW, padded, V_flat)
             _grad_output_transform(grad_y, start, count, TH, TW, padded_y, D_flat)
-            np.matmul(D, V.transpose(0, 2, 1), out=product)
-            total[:, :C_out * C_in] += product.reshape(36, C_out * C_in)
+            if start == lo:  # the first chunk's product is the sum so far: no zeros, no add
+                np.matmul(D, V.transpose(0, 2, 1), out=sums)
+            else:
+                sums += np.matmul(D, V.transpose(0, 2, 1),
+                                  out=scratch("winograd_du", (36, C_out, C_in), x.dtype))
         return total
 
     partials = run_split(work, _ranges(N))
     dU = partials[0]
-    for partial in partials[1:]:
-        dU += partial
-    _filter_adjoint(dU, grad_w)
+    for partial in partials[1:]:  # the rows' pitch past C_out * C_in is never written
+        dU[:, :C_out * C_in] += partial[:, :C_out * C_in]
+    run_split(lambda lo, hi: _filter_adjoint(dU, grad_w, lo, hi), _ranges(C_out))
     return grad_w
