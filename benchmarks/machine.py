@@ -15,10 +15,14 @@ def cpu_line(threads):
     try:
         with open("/proc/cpuinfo") as f:
             info = f.read()
-        model = next(line.split(":", 1)[1].strip() for line in info.splitlines()
-                     if line.startswith("model name"))
+        fields = dict(line.split(":", 1) for line in info.split("\n\n")[0].splitlines()
+                      if ":" in line)
+        fields = {key.strip(): value.strip() for key, value in fields.items()}
+        # the family and model tell the generations apart where the name does not ("AMD EPYC")
+        model = (f"{fields['model name']}, family {fields.get('cpu family', '?')} model "
+                 f"{fields.get('model', '?')}")
         isa = "AVX-512" if "avx512f" in info else "AVX2" if "avx2" in info else "SSE"
-    except (OSError, StopIteration):
+    except (OSError, KeyError):
         isa = "?"
     return f"CPU: {model} ({isa}), {threads} threads"
 
@@ -65,7 +69,8 @@ def machine_lines(threads):
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     lines = [cpu_line(threads),
              f"BLAS: NumPy's {blas.get('name', '?')} {blas.get('version', '')}, core "
-             f"{_openblas('get_corename', ctypes.c_char_p).decode()}, "
+             f"{_openblas('get_corename', ctypes.c_char_p).decode()}"
+             f"{' (OPENBLAS_CORETYPE set)' if 'OPENBLAS_CORETYPE' in os.environ else ''}, "
              f"{_openblas('get_num_threads', ctypes.c_int)} thread(s)"]
     try:
         import torch

@@ -7,10 +7,13 @@ keeps it and passes its gradient, as torch does). One kernel, one compile. NumPy
 the product), so one pass on all the threads wins on large tensors. Below SMALL elements waking
 the worker threads costs more than the pass, so NumPy does those.
 """
-import numpy as np
-from numba import njit, prange
+import math
 
-from ..sigmoid_rule import sigmoid_backward_rule, sigmoid_rule
+import numpy as np
+from numba import njit, prange, types
+from numba.extending import overload
+
+from ..sigmoid_rule import sigmoid_backward_rule
 
 SMALL = 1 << 16
 
@@ -48,15 +51,54 @@ def relu_backward(grad_y, y):
 
 # Sigmoid: NumPy takes four passes (and an error-state switch for exp's overflow) where the rule
 # takes one; a small tensor gets the serial kernel, whose call costs less than the four.
-_sigmoid = njit(inline="always")(sigmoid_rule)
 _sigmoid_backward = njit(inline="always")(sigmoid_backward_rule)
+
+# exp that LLVM vectorises in float32 (Numba's math.exp is a scalar libm call per element, ten
+# times the rest of a sigmoid pass): 2^t = 2^n 2^f for t = x log2(e), n = round(t), |f| <= 1/2,
+# 2^f by its Taylor series to degree 7 (relative error 5e-9), 2^n from a table (a gather).
+_LOG2E = np.float32(1.4426950408889634)
+_EXP2_TAYLOR = tuple(np.float32(np.log(2) ** k / math.factorial(k)) for k in range(8))
+_POWERS_OF_TWO = np.ldexp(np.float32(1), np.arange(-126, 128)).astype(np.float32)  # 2^-126 .. 2^127
+
+
+@njit(inline="always", fastmath=NAN_KEEPING_FASTMATH)
+def _exp_float32(x):
+    """exp(x) for float32 x: inf past float32's range, 0 far below it, NaN for NaN."""
+    t = x * _LOG2E
+    clamped = min(max(t, np.float32(-126)), np.float32(127)) if t == t else np.float32(0)
+    n = np.floor(clamped + np.float32(0.5))
+    f = clamped - n
+    c0, c1, c2, c3, c4, c5, c6, c7 = _EXP2_TAYLOR
+    power = c0 + f * (c1 + f * (c2 + f * (c3 + f * (c4 + f * (c5 + f * (c6 + f * c7))))))
+    e = power * _POWERS_OF_TWO[np.int32(n) + np.int32(126)]
+    e = np.float32(np.inf) if t > np.float32(128) else e
+    e = np.float32(0) if t < np.float32(-150) else e
+    return e if x == x else x
+
+
+def _exp(x):
+    """exp in the kernels: _exp_float32 for float32, math.exp otherwise (chosen when Numba types
+    the call)."""
+
+
+@overload(_exp, inline="always")
+def _exp_for(x):
+    if x == types.float32:
+        return lambda x: _exp_float32(x)
+    return lambda x: math.exp(x)
+
+
+@njit(inline="always", fastmath=NAN_KEEPING_FASTMATH)
+def _sigmoid_vectorised(x, one):
+    """sigmoid_rule, with the exp above."""
+    return one / (one + _exp(-x))
 
 
 @njit(fastmath=NAN_KEEPING_FASTMATH, cache=True)
 def _sigmoid_serial(x, out):
     one = x.dtype.type(1)
     for i in range(x.size):
-        out[i] = _sigmoid(x[i], one)
+        out[i] = _sigmoid_vectorised(x[i], one)
 
 
 # Its own def, not njit(parallel=True) of the serial one: Numba's cache keys a kernel by its
@@ -65,7 +107,7 @@ def _sigmoid_serial(x, out):
 def _sigmoid_parallel(x, out):
     one = x.dtype.type(1)
     for i in prange(x.size):
-        out[i] = _sigmoid(x[i], one)
+        out[i] = _sigmoid_vectorised(x[i], one)
 
 
 @njit(parallel=True, fastmath=NAN_KEEPING_FASTMATH, cache=True)
