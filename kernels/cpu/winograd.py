@@ -33,7 +33,7 @@ import numpy as np
 from numba import get_num_threads, njit
 
 from .blas import run_split
-from .parallel import NoAliasArguments
+from .parallel import NoAliasArguments, run_parts
 
 TILE = 4  # outputs per tile side
 CHUNK_BYTES = 2 << 20  # V and M of one chunk of samples: cache-sized, unless too few tiles fit
@@ -155,12 +155,13 @@ FLIP_BLOCK = 16  # output channels whose flipped transforms fill a cache line of
 
 
 @njit(nogil=True, fastmath=True, cache=True, pipeline_class=NoAliasArguments)
-def _filter_transform(w, U, lo, hi, flipped):
-    """U[:, co * C_in + ci] = G w[co, ci] G^T for co in [lo, hi), U (36, >= C_out * C_in).
-    flipped: the input gradient's kernel instead, w turned 180 degrees with its channel axes
-    swapped (U[:, ci * C_out + co]), without a flipped copy of w; a block of output channels at a
-    time, so that U's rows are written a cache line at a time."""
+def _filter_transform(part, parts, w, U, flipped):
+    """U[:, co * C_in + ci] = G w[co, ci] G^T for part `part` of `parts` of the output channels,
+    U (36, >= C_out * C_in). flipped: the input gradient's kernel instead, w turned 180 degrees
+    with its channel axes swapped (U[:, ci * C_out + co]), without a flipped copy of w; a block of
+    output channels at a time, so that U's rows are written a cache line at a time."""
     C_out, C_in = w.shape[0], w.shape[1]
+    lo, hi = part * C_out // parts, (part + 1) * C_out // parts
     if flipped:
         for first in range(lo, hi, FLIP_BLOCK):
             for ci in range(C_in):
@@ -173,9 +174,11 @@ def _filter_transform(w, U, lo, hi, flipped):
 
 
 @njit(nogil=True, fastmath=True, cache=True, pipeline_class=NoAliasArguments)
-def _filter_adjoint(dU, dw, lo, hi):
-    """dw[co, ci] = G^T dU[:, co, ci] G for co in [lo, hi): the transpose of _filter_transform."""
-    C_in = dw.shape[1]
+def _filter_adjoint(part, parts, dU, dw):
+    """dw[co, ci] = G^T dU[:, co, ci] G for part `part` of `parts` of the output channels: the
+    transpose of _filter_transform."""
+    C_out, C_in = dw.shape[0], dw.shape[1]
+    lo, hi = part * C_out // parts, (part + 1) * C_out // parts
     for co in range(lo, hi):
         for ci in range(C_in):
             i = co * C_in + ci
@@ -322,8 +325,12 @@ def _samples_per_chunk(N, channels, tiles, itemsize, min_tiles):
     return max(1, min(by_size, -(-N // max(1, get_num_threads()))))
 
 
+def _parts(N):
+    return max(1, min(N, get_num_threads()))
+
+
 def _ranges(N):
-    parts = max(1, min(N, get_num_threads()))
+    parts = _parts(N)
     return [(i * N // parts, (i + 1) * N // parts) for i in range(parts)]
 
 
@@ -351,7 +358,9 @@ def forward(x, w, bias, padding, OH, OW, scratch, flipped=False):
     TH, TW = -(-OH // TILE), -(-OW // TILE)
     tiles = TH * TW
     U_flat, U = _transformed(scratch, "winograd_u", C_out, C_in, x.dtype)
-    run_split(lambda lo, hi: _filter_transform(w, U_flat, lo, hi, flipped), _ranges(w.shape[0]))
+    # on Numba's threads (run_parts), not Python's: right after a parallel kernel its workers
+    # still spin on the cores, and a pool thread waited a scheduler tick behind them
+    run_parts(_filter_transform, _parts(w.shape[0]), w, U_flat, flipped)
     y = np.empty((N, C_out, OH, OW), dtype=x.dtype)
     if N == 0:
         return y
@@ -416,5 +425,5 @@ def backward_weight(grad_y, x, padding, scratch):
     dU = partials[0]
     for partial in partials[1:]:  # the rows' pitch past C_out * C_in is never written
         dU[:, :C_out * C_in] += partial[:, :C_out * C_in]
-    run_split(lambda lo, hi: _filter_adjoint(dU, grad_w, lo, hi), _ranges(C_out))
+    run_parts(_filter_adjoint, _parts(C_out), dU, grad_w)
     return grad_w
