@@ -57,7 +57,10 @@ CASES = [
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n, c_in, c_out, size, p", CASES)
-def test_winograd_matches_torch(n, c_in, c_out, size, p, dtype):
+@pytest.mark.parametrize("gemms_split", [False, True])
+def test_winograd_matches_torch(n, c_in, c_out, size, p, dtype, gemms_split, monkeypatch):
+    # gemms_split: the weight gradient splits the 36 GEMMs between the threads, as for wide layers
+    monkeypatch.setattr(winograd, "SPLIT_DU_BYTES", 0 if gemms_split else 1 << 60)
     x, w, b = layer(n, c_in, c_out, size, dtype)
     out = tuple(s + 2 * p - 2 for s in size)
     grad_y = np.random.default_rng(1).standard_normal((n, c_out) + out).astype(dtype)

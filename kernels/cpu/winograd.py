@@ -39,6 +39,11 @@ TILE = 4  # outputs per tile side
 CHUNK_BYTES = 2 << 20  # V and M of one chunk of samples: cache-sized, unless too few tiles fit
 MIN_TILES = 128  # tiles per chunk at least: the 36 GEMMs' width (8x8 planes: 4 tiles a sample)
 WEIGHT_TILES = 128  # the same in the weight gradient, which also sums dU per chunk
+# A weight gradient whose dU (36 C_out C_in floats) is this large or larger, when the batch's V
+# and dM fit in WHOLE_BATCH_BYTES, splits the 36 GEMMs between the threads instead of the
+# samples: no thread sums a dU of its own (each a pass over 9 MB at 256 channels, 38 MB at 512)
+SPLIT_DU_BYTES = 4 << 20
+WHOLE_BATCH_BYTES = 32 << 20
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,17 +215,17 @@ def _pad_sample(x, n, ph, pw, padded):
 
 
 @njit(nogil=True, fastmath=True, cache=True, pipeline_class=NoAliasArguments)
-def _input_transform(x, first, count, ph, pw, TH, TW, padded, V):
-    """V[:, c * T + t] = B^T d B for the 6x6 tiles d of samples first .. first + count - 1
-    (T = count * TH * TW), tile t = (s * TH + ti) * TW + tj at rows 4 ti - ph .., columns
-    4 tj - pw ..; padded (C, 4 TH + 2, 4 TW + 2) is a zeroed scratch (its border stays zero)."""
+def _input_transform(x, first, count, ph, pw, TH, TW, padded, V, slot, T):
+    """V[:, c * T + t] = B^T d B for the 6x6 tiles d of samples first .. first + count - 1, V's
+    columns holding T tiles per channel, tile t = ((slot + s) * TH + ti) * TW + tj of sample
+    first + s at rows 4 ti - ph .., columns 4 tj - pw ..; padded (C, 4 TH + 2, 4 TW + 2) is a
+    zeroed scratch (its border stays zero)."""
     C = x.shape[1]
-    T = count * TH * TW
     for s in range(count):
         _pad_sample(x, first + s, ph, pw, padded)
         for c in range(C):
             for ti in range(TH):
-                t0 = c * T + (s * TH + ti) * TW
+                t0 = c * T + ((slot + s) * TH + ti) * TW
                 h = TILE * ti
                 for tj in range(TW):
                     w = TILE * tj
@@ -250,19 +255,18 @@ def _output_tile(M, i):
 
 
 @njit(nogil=True, fastmath=True, cache=True, pipeline_class=NoAliasArguments)
-def _output_transform(M, bias, first, count, TH, TW, y):
+def _output_transform(M, bias, first, count, TH, TW, y, slot, T):
     """y[first + s, co] = A^T M A + bias[co] per tile (M: (36, >= C_out * T), tiles numbered as
     in _input_transform), the partial tiles at the bottom and right edges clipped (full tiles
     first: their loop has no tests)."""
     C_out, OH, OW = y.shape[1], y.shape[2], y.shape[3]
-    T = count * TH * TW
     full_h, full_w = OH // TILE, OW // TILE
     for s in range(count):
         out = y[first + s]
         for co in range(C_out):
             b = bias[co]
             for ti in range(TH):
-                t0 = co * T + (s * TH + ti) * TW
+                t0 = co * T + ((slot + s) * TH + ti) * TW
                 h = TILE * ti
                 tiles = full_w if ti < full_h else 0
                 for tj in range(tiles):
@@ -282,12 +286,11 @@ def _output_transform(M, bias, first, count, TH, TW, y):
 
 
 @njit(nogil=True, fastmath=True, cache=True, pipeline_class=NoAliasArguments)
-def _grad_output_transform(grad_y, first, count, TH, TW, padded, D):
+def _grad_output_transform(grad_y, first, count, TH, TW, padded, D, slot, T):
     """D[:, co * T + t] = A g A^T for the 4x4 tiles g of grad_y (tiles numbered as in
     _input_transform); padded (C_out, 4 TH, 4 TW) is a zeroed scratch for planes that do not fill
     whole tiles."""
     C_out, OH, OW = grad_y.shape[1], grad_y.shape[2], grad_y.shape[3]
-    T = count * TH * TW
     exact = OH == TILE * TH and OW == TILE * TW
     for s in range(count):
         src = grad_y[first + s]
@@ -296,7 +299,7 @@ def _grad_output_transform(grad_y, first, count, TH, TW, padded, D):
             src = padded
         for co in range(C_out):
             for ti in range(TH):
-                t0 = co * T + (s * TH + ti) * TW
+                t0 = co * T + ((slot + s) * TH + ti) * TW
                 h = TILE * ti
                 for tj in range(TW):
                     w = TILE * tj
@@ -373,9 +376,9 @@ def forward(x, w, bias, padding, OH, OW, scratch, flipped=False):
             count = min(S, hi - start)
             V_flat, V = _transformed(scratch, "winograd_v", C_in, count * tiles, x.dtype)
             M_flat, M = _transformed(scratch, "winograd_m", C_out, count * tiles, x.dtype)
-            _input_transform(x, start, count, ph, pw, TH, TW, padded, V_flat)
+            _input_transform(x, start, count, ph, pw, TH, TW, padded, V_flat, 0, count * tiles)
             np.matmul(U, V, out=M)
-            _output_transform(M_flat, bias, start, count, TH, TW, y)
+            _output_transform(M_flat, bias, start, count, TH, TW, y, 0, count * tiles)
 
     run_split(work, _ranges(N))
     return y
@@ -398,6 +401,26 @@ def backward_weight(grad_y, x, padding, scratch):
     grad_w = np.zeros((C_out, C_in, 3, 3), dtype=x.dtype)
     if N == 0:
         return grad_w
+    if (36 * C_in * C_out * x.itemsize >= SPLIT_DU_BYTES
+            and 36 * (C_in + C_out) * N * tiles * x.itemsize <= WHOLE_BATCH_BYTES):
+        V_flat, V = _transformed(scratch, "winograd_v_all", C_in, N * tiles, x.dtype)
+        D_flat, D = _transformed(scratch, "winograd_m_all", C_out, N * tiles, x.dtype)
+
+        def transform(lo, hi):
+            padded = scratch("winograd_padded", (C_in, TILE * TH + 2, TILE * TW + 2), x.dtype)
+            padded[...] = 0
+            padded_y = scratch("winograd_padded_y", (C_out, TILE * TH, TILE * TW), x.dtype)
+            padded_y[...] = 0
+            _input_transform(x, lo, hi - lo, ph, pw, TH, TW, padded, V_flat, lo, N * tiles)
+            _grad_output_transform(grad_y, lo, hi - lo, TH, TW, padded_y, D_flat, lo, N * tiles)
+
+        run_split(transform, _ranges(N))
+        dU = np.empty((36, _pitch(C_out * C_in, x.dtype)), dtype=x.dtype)
+        sums = dU[:, :C_out * C_in].reshape(36, C_out, C_in)
+        run_split(lambda k0, k1: np.matmul(D[k0:k1], V[k0:k1].transpose(0, 2, 1),
+                                           out=sums[k0:k1]), _ranges(36))
+        run_parts(_filter_adjoint, _parts(C_out), dU, grad_w)
+        return grad_w
     # dU's per-chunk sum is a pass over 36 C_out C_in floats: chunks of at least WEIGHT_TILES too
     S = _samples_per_chunk(N, C_in + C_out, tiles, x.dtype.itemsize, WEIGHT_TILES)
 
@@ -412,8 +435,9 @@ def backward_weight(grad_y, x, padding, scratch):
             count = min(S, hi - start)
             V_flat, V = _transformed(scratch, "winograd_v", C_in, count * tiles, x.dtype)
             D_flat, D = _transformed(scratch, "winograd_m", C_out, count * tiles, x.dtype)
-            _input_transform(x, start, count, ph, pw, TH, TW, padded, V_flat)
-            _grad_output_transform(grad_y, start, count, TH, TW, padded_y, D_flat)
+            _input_transform(x, start, count, ph, pw, TH, TW, padded, V_flat, 0, count * tiles)
+            _grad_output_transform(grad_y, start, count, TH, TW, padded_y, D_flat, 0,
+                                   count * tiles)
             if start == lo:  # the first chunk's product is the sum so far: no zeros, no add
                 np.matmul(D, V.transpose(0, 2, 1), out=sums)
             else:
