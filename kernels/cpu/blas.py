@@ -72,19 +72,26 @@ def run_split(work, ranges):
 SPLIT_MULTIPLY_ADDS = 2 << 20
 
 
+def split_ranges(count, multiply_adds):
+    """count items cut into contiguous ranges, one per thread, or one range when the work is
+    under SPLIT_MULTIPLY_ADDS multiply-adds per extra thread."""
+    parts = max(1, min(count, get_num_threads(), multiply_adds // SPLIT_MULTIPLY_ADDS))
+    return [(i * count // parts, (i + 1) * count // parts) for i in range(parts)]
+
+
 def matmul(a, b):
     """a @ b as np.matmul; a 2-D product of at least SPLIT_MULTIPLY_ADDS multiply-adds is split
     by rows of a across the threads, as OpenBLAS itself runs on one (LeNet's first Linear gains)."""
     if a.ndim != 2 or b.ndim != 2:
         return np.matmul(a, b)
     (M, K), N = a.shape, b.shape[1]
-    parts = min(M, get_num_threads(), M * K * N // SPLIT_MULTIPLY_ADDS)
-    if parts < 2:
+    ranges = split_ranges(M, M * K * N)
+    if len(ranges) < 2:
         return np.matmul(a, b)
     out = np.empty((M, N), dtype=np.result_type(a, b))
 
     def work(lo, hi):
         np.matmul(a[lo:hi], b, out=out[lo:hi])
 
-    run_split(work, [(i * M // parts, (i + 1) * M // parts) for i in range(parts)])
+    run_split(work, ranges)
     return out

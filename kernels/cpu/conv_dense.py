@@ -20,10 +20,9 @@ folds its own rows of D with serial nogil kernels and single-threaded GEMMs, so 
 between threads once, not at every kernel.
 """
 import numpy as np
-from numba import get_num_threads, njit
+from numba import njit
 
-from . import blas
-from .blas import run_split
+from .blas import run_split, split_ranges
 
 
 def applies(x_shape, w_shape, OH, OW, groups):
@@ -89,17 +88,12 @@ def _channels_last(a):
     return np.ascontiguousarray(a.reshape(N, C, H * W).transpose(0, 2, 1)).reshape(N, H * W * C)
 
 
-def _ranges(count, multiply_adds):
-    parts = max(1, min(count, get_num_threads(), multiply_adds // blas.SPLIT_MULTIPLY_ADDS))
-    return [(i * count // parts, (i + 1) * count // parts) for i in range(parts)]
-
-
 def _geometry(x_shape, w_shape, stride, padding, dilation, OH, OW):
     C_out, C_in, KH, KW = w_shape
     taps = _tap_table(*x_shape[2:], KH, KW, stride, padding, dilation, OH, OW)
     P_out, P_in = taps.shape
     work = x_shape[0] * C_out * P_out * P_in * C_in
-    return taps, P_out, P_in, _ranges(C_out, work)
+    return taps, P_out, P_in, split_ranges(C_out, work)
 
 
 def forward(x, w, bias, stride, padding, dilation, OH, OW):
@@ -146,7 +140,7 @@ def backward(grad_y, x, w, need_input, need_weight, stride, padding, dilation):
         def input_rows(lo, hi):
             np.matmul(columns[lo * C_in:hi * C_in], grad_y_t, out=grad_x_t[lo * C_in:hi * C_in])
 
-        run_split(input_rows, _ranges(P_in, N * C_out * P_out * P_in * C_in))
+        run_split(input_rows, split_ranges(P_in, N * C_out * P_out * P_in * C_in))
         grad_x = np.ascontiguousarray(grad_x_t.reshape(P_in, C_in, N).transpose(2, 1, 0))
         grad_x = grad_x.reshape(x.shape)
     return grad_x, None if grad_w is None else grad_w.reshape(w.shape)

@@ -13,8 +13,7 @@ samples into its own partial sum, added up at the end.
 import numpy as np
 from numba import get_num_threads, njit
 
-from . import blas
-from .blas import run_split
+from .blas import run_split, split_ranges
 
 
 @njit(nogil=True, fastmath=True, cache=True)
@@ -143,11 +142,6 @@ def _chunk(N, rows, P, itemsize):
     return max(1, min(-(-CHUNK_COLUMNS // P), by_size, -(-N // max(1, get_num_threads()))))
 
 
-def _ranges(N, multiply_adds):
-    parts = max(1, min(N, get_num_threads(), multiply_adds // blas.SPLIT_MULTIPLY_ADDS))
-    return [(i * N // parts, (i + 1) * N // parts) for i in range(parts)]
-
-
 def forward(x, w, bias, stride, padding, dilation, groups, OH, OW, scratch):
     N, C_in = x.shape[:2]
     C_out, C_group, KH, KW = w.shape
@@ -176,7 +170,7 @@ def forward(x, w, bias, stride, padding, dilation, groups, OH, OW, scratch):
             np.matmul(w_groups, columns[:, :count * P].reshape(groups, rows, count * P), out=block)
             scatter_samples(product.reshape(C_out, S * P), bias, start, count, y_planes)
 
-    run_split(work, _ranges(N, N * C_out * rows * P))
+    run_split(work, split_ranges(N, N * C_out * rows * P))
     return y
 
 
@@ -209,7 +203,7 @@ def backward_input(grad_y, w, x_shape, stride, padding, dilation, groups, scratc
             col2im_samples(columns.reshape(groups * rows, S * P), grad_x, start, count, KH, KW, sh,
                            sw, ph, pw, dh, dw, OH, OW, padded)
 
-    run_split(work, _ranges(N, N * C_out * rows * P))
+    run_split(work, split_ranges(N, N * C_out * rows * P))
     return grad_x
 
 
@@ -242,7 +236,7 @@ def backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups, scrat
             total += product
         return total
 
-    partials = run_split(work, _ranges(N, N * C_out * rows * P))
+    partials = run_split(work, split_ranges(N, N * C_out * rows * P))
     grad_w = partials[0]
     for partial in partials[1:]:
         grad_w += partial

@@ -351,6 +351,20 @@ def _transformed(scratch, role, rows, columns, dtype):
     return flat, flat[:, :rows * columns].reshape(36, rows, columns)
 
 
+def _padded_input(scratch, C_in, TH, TW, dtype):
+    """The calling thread's zeroed scratch for _input_transform."""
+    padded = scratch("winograd_padded", (C_in, TILE * TH + 2, TILE * TW + 2), dtype)
+    padded[...] = 0
+    return padded
+
+
+def _padded_pair(scratch, C_in, C_out, TH, TW, dtype):
+    """The zeroed scratches of _input_transform and _grad_output_transform."""
+    padded_y = scratch("winograd_padded_y", (C_out, TILE * TH, TILE * TW), dtype)
+    padded_y[...] = 0
+    return _padded_input(scratch, C_in, TH, TW, dtype), padded_y
+
+
 def forward(x, w, bias, padding, OH, OW, scratch, flipped=False):
     """y (N, C_out, OH, OW) of the 3x3 correlation of x (N, C_in, H, W) with w (C_out, C_in, 3, 3),
     plus bias (C_out); C-contiguous arrays of one dtype. flipped: with w (C_in, C_out, 3, 3)
@@ -370,8 +384,7 @@ def forward(x, w, bias, padding, OH, OW, scratch, flipped=False):
     S = _samples_per_chunk(N, C_in + C_out, tiles, x.dtype.itemsize, MIN_TILES)
 
     def work(lo, hi):
-        padded = scratch("winograd_padded", (C_in, TILE * TH + 2, TILE * TW + 2), x.dtype)
-        padded[...] = 0
+        padded = _padded_input(scratch, C_in, TH, TW, x.dtype)
         for start in range(lo, hi, S):
             count = min(S, hi - start)
             V_flat, V = _transformed(scratch, "winograd_v", C_in, count * tiles, x.dtype)
@@ -407,10 +420,7 @@ def backward_weight(grad_y, x, padding, scratch):
         D_flat, D = _transformed(scratch, "winograd_m_all", C_out, N * tiles, x.dtype)
 
         def transform(lo, hi):
-            padded = scratch("winograd_padded", (C_in, TILE * TH + 2, TILE * TW + 2), x.dtype)
-            padded[...] = 0
-            padded_y = scratch("winograd_padded_y", (C_out, TILE * TH, TILE * TW), x.dtype)
-            padded_y[...] = 0
+            padded, padded_y = _padded_pair(scratch, C_in, C_out, TH, TW, x.dtype)
             _input_transform(x, lo, hi - lo, ph, pw, TH, TW, padded, V_flat, lo, N * tiles)
             _grad_output_transform(grad_y, lo, hi - lo, TH, TW, padded_y, D_flat, lo, N * tiles)
 
@@ -425,10 +435,7 @@ def backward_weight(grad_y, x, padding, scratch):
     S = _samples_per_chunk(N, C_in + C_out, tiles, x.dtype.itemsize, WEIGHT_TILES)
 
     def work(lo, hi):
-        padded = scratch("winograd_padded", (C_in, TILE * TH + 2, TILE * TW + 2), x.dtype)
-        padded[...] = 0
-        padded_y = scratch("winograd_padded_y", (C_out, TILE * TH, TILE * TW), x.dtype)
-        padded_y[...] = 0
+        padded, padded_y = _padded_pair(scratch, C_in, C_out, TH, TW, x.dtype)
         total = np.empty((36, _pitch(C_out * C_in, x.dtype)), dtype=x.dtype)
         sums = total[:, :C_out * C_in].reshape(36, C_out, C_in)
         for start in range(lo, hi, S):
