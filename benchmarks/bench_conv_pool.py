@@ -112,6 +112,16 @@ def cases():
         conv_case("d2l resnet18 conv3x3 256->512 s2 2x2 b32", 32, 256, 512, 2, 3, stride=2,
                   padding=1),
         conv_case("d2l resnet18 conv3x3 512->512 1x1 b32", 32, 512, 512, 1, 3, padding=1),
+        # the book's 1x96x96 inputs: the stages see 24x24 down to 3x3
+        conv_case("d2l 96x96 conv3x3 64->128 s2 24x24 b32", 32, 64, 128, 24, 3, stride=2,
+                  padding=1),
+        conv_case("d2l 96x96 conv3x3 128->128 12x12 b32", 32, 128, 128, 12, 3, padding=1),
+        conv_case("d2l 96x96 conv3x3 128->256 s2 12x12 b32", 32, 128, 256, 12, 3, stride=2,
+                  padding=1),
+        conv_case("d2l 96x96 conv3x3 256->256 6x6 b32", 32, 256, 256, 6, 3, padding=1),
+        conv_case("d2l 96x96 conv3x3 256->512 s2 6x6 b32", 32, 256, 512, 6, 3, stride=2,
+                  padding=1),
+        conv_case("d2l 96x96 conv3x3 512->512 3x3 b32", 32, 512, 512, 3, 3, padding=1),
     ]
 
 

@@ -110,6 +110,85 @@ def test_conv2d_both_algorithms_match_torch(case, dtype, direct, n):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@settings(max_examples=25, deadline=None)
+@given(case=conv_cases(), n=st.integers(1, 9))
+def test_conv2d_tap_gemms_match_torch(case, dtype, n):
+    # Force the tap GEMMs (conv_taps.py) on every stride-1 ungrouped layer, their rows split
+    # across threads however small the layer: dilation, uneven padding, padding past the kernel.
+    from minigrad.kernels.cpu import blas, conv_taps
+    from minigrad.kernels.cpu import conv as conv_module
+    case = dict(case, n=n, stride=(1, 1), groups=1,
+                c_in=case["c_in"] // case["groups"], c_out=case["c_out"] // case["groups"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PRODUCT", 0)
+        patch.setattr(conv_module, "WINOGRAD_OVER_TAPS", 0.0)
+        patch.setattr(conv_taps, "MIN_CHANNELS", 1)
+        patch.setattr(conv_taps, "MAX_LIVE_SHARE", 1.0)
+        patch.setattr(blas, "SPLIT_MULTIPLY_ADDS", 1)
+        test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, c_in, c_out, size", [
+    (3, 256, 256, (3, 3)),    # ResNet-18's last stage at 96x96 inputs
+    (2, 256, 320, (4, 5)),    # rectangular planes, channels widening
+    (2, 300, 256, (6, 6)),    # narrowing
+])
+def test_wide_layers_on_small_planes_route_to_the_tap_gemms_and_match_torch(n, c_in, c_out, size,
+                                                                           dtype):
+    from minigrad.kernels.cpu import conv as conv_module
+    x_shape, w_shape = (n, c_in) + size, (c_out, c_in, 3, 3)
+    geometry = ((1, 1), (1, 1), (1, 1), 1)
+    assert conv_module._algorithm(x_shape, w_shape, dtype, *geometry, *size) == "taps"
+    case = dict(n=n, c_in=c_in, c_out=c_out, size=size, kernel=(3, 3), stride=(1, 1),
+                padding=(1, 1), dilation=(1, 1), groups=1, bias=True, seed=13)
+    test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, geometry, expected", [
+    ((32, 512, 4, 4), (512, 512, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "taps"),
+    ((128, 512, 4, 4), (512, 512, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "winograd"),  # 1 tile
+    ((128, 512, 3, 3), (512, 512, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "taps"),  # tiles: border
+    ((32, 256, 8, 8), (256, 256, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "winograd"),  # 84% live
+    ((32, 128, 4, 4), (128, 128, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "im2col"),  # narrow
+    ((32, 256, 4, 4), (256, 256, 3, 3), ((2, 2), (1, 1), (1, 1), 1), "im2col"),  # strided
+    ((32, 256, 4, 4), (256, 128, 3, 3), ((1, 1), (1, 1), (1, 1), 2), "im2col"),  # grouped
+])
+def test_conv2d_algorithm_choice(x_shape, w_shape, geometry, expected):
+    from minigrad.kernels.cpu import conv as conv_module
+    size = [output_size(x_shape[2 + i], w_shape[2 + i], geometry[0][i], geometry[1][i],
+                        geometry[2][i]) for i in range(2)]
+    assert conv_module._algorithm(x_shape, w_shape, np.float32, *geometry, *size) == expected
+
+
+def test_tap_gemms_need_numpys_blas(monkeypatch):
+    # Without a cblas gemm to accumulate with (another BLAS under NumPy), im2col runs instead.
+    from minigrad.kernels.cpu import blas, conv_taps
+    monkeypatch.setattr(blas, "_gemms", {})
+    assert not conv_taps.applies((32, 512, 3, 3), (512, 512, 3, 3), np.float32, (1, 1), 1, 3, 3,
+                                 (1, 1), (1, 1))
+
+
+def test_tap_blocks_cover_each_live_pair_once():
+    from minigrad.kernels.cpu import conv_taps
+    for H, W, KH, KW, ph, pw, dh, dw in [(3, 3, 3, 3, 1, 1, 1, 1), (4, 6, 3, 5, 1, 2, 1, 1),
+                                         (5, 5, 3, 3, 2, 2, 2, 2), (2, 3, 4, 1, 3, 0, 1, 1)]:
+        OH, OW = output_size(H, KH, 1, ph, dh), output_size(W, KW, 1, pw, dw)
+        covered = np.zeros((KH * KW, OH * OW), int)
+        for tap, source, target, positions in conv_taps._blocks(H, W, OH, OW, KH, KW, ph, pw, dh,
+                                                                dw):
+            kh, kw = divmod(tap, KW)
+            for p in range(target, target + positions):
+                oh, ow = divmod(p, OW)
+                ih, iw = oh + kh * dh - ph, ow + kw * dw - pw
+                assert source + p - target == ih * W + iw  # the block's input, shifted
+                covered[tap, p] += 1
+        live = [[0 <= oh + kh * dh - ph < H and 0 <= ow + kw * dw - pw < W
+                 for oh in range(OH) for ow in range(OW)] for kh in range(KH) for kw in range(KW)]
+        np.testing.assert_array_equal(covered, np.array(live, int))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [3, 37, 70])  # 37: 4 samples woven, the last group holds 1; 70: 8
 @pytest.mark.parametrize("c_in, c_out, size, kernel, padding, dilation", [
     (6, 16, (14, 14), (5, 5), (0, 0), (1, 1)),   # LeNet's: 5-tap groups, channel pairs
@@ -170,6 +249,7 @@ def test_conv2d_with_taps_that_only_read_padding_matches_torch(dtype, c_in, c_ou
     (64, 64, (6, 6), 1),   # im2col + GEMM, col2im
     (64, 32, (6, 6), 1),   # im2col + GEMM, the input gradient as a correlation
     (3, 5, (2, 2), 2),     # one dense matrix
+    (256, 256, (3, 3), 1),  # the tap GEMMs
 ])
 def test_conv2d_of_an_empty_batch(c_in, c_out, size, stride):
     rng = np.random.default_rng(0)

@@ -344,6 +344,16 @@ def test_gradcheck(name):
     gradcheck_op(fn, *shapes_, nonzero=name in ("relu", "leaky_relu"))
 
 
+def test_gradcheck_conv2d_tap_gemms(monkeypatch):
+    # The tap GEMMs (kernels/cpu/conv_taps.py) forced on a small layer, dilated, padded unevenly.
+    from minigrad.kernels.cpu import conv, conv_taps
+    monkeypatch.setattr(conv, "DIRECT_MAX_CHANNEL_PRODUCT", 0)
+    monkeypatch.setattr(conv_taps, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(conv_taps, "MAX_LIVE_SHARE", 1.0)
+    gradcheck_op(lambda m, x, w, b: Fn(m).conv2d(x, w, b, padding=(2, 1), dilation=(2, 1)),
+                 (2, 2, 4, 3), (3, 2, 3, 2), (3,))
+
+
 @pytest.mark.parametrize("which", ["cross_entropy", "nll_loss"])
 @pytest.mark.parametrize("spatial", [(), (2, 2)])
 def test_gradcheck_classification_losses(which, spatial):

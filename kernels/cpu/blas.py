@@ -22,22 +22,36 @@ from numba import get_num_threads
 
 _SET_THREADS_SYMBOLS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
                         "openblas_set_num_threads64_", "openblas_set_num_threads")
+# cblas_?gemm under the names of NumPy's OpenBLAS builds: (symbol, its integer type)
+_GEMM_SYMBOLS = {np.dtype(np.float32): (("scipy_cblas_sgemm64_", ctypes.c_int64),
+                                        ("cblas_sgemm64_", ctypes.c_int64),
+                                        ("cblas_sgemm", ctypes.c_int)),
+                 np.dtype(np.float64): (("scipy_cblas_dgemm64_", ctypes.c_int64),
+                                        ("cblas_dgemm64_", ctypes.c_int64),
+                                        ("cblas_dgemm", ctypes.c_int))}
+
+
+def _numpy_openblas():
+    """The OpenBLAS libraries that NumPy loaded (as threadpoolctl finds them)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", maps.read())))
+    except OSError:
+        return []
+    libraries = []
+    for path in paths:
+        try:
+            libraries.append(ctypes.CDLL(path))
+        except OSError:
+            continue
+    return libraries
 
 
 def _make_openblas_single_threaded():
     """Set NumPy's OpenBLAS to one thread (README, Threads); True if it was found and set."""
     if "OPENBLAS_NUM_THREADS" in os.environ:
         return False
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", maps.read())))
-    except OSError:
-        return False
-    for path in paths:
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
+    for library in _numpy_openblas():
         for symbol in _SET_THREADS_SYMBOLS:
             setter = getattr(library, symbol, None)
             if setter is not None:
@@ -46,7 +60,27 @@ def _make_openblas_single_threaded():
     return False
 
 
+def _gemm_functions():
+    """{dtype: cblas ?gemm} from NumPy's OpenBLAS, for products that accumulate into a strided
+    block of their output (C = A B + beta C), which np.matmul cannot do; empty if none is found."""
+    functions = {}
+    libraries = _numpy_openblas()
+    for dtype, names in _GEMM_SYMBOLS.items():
+        scalar = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+        for library, (symbol, integer) in ((lib, name) for name in names for lib in libraries):
+            function = getattr(library, symbol, None)
+            if function is not None:
+                enum, pointer = ctypes.c_int, ctypes.c_void_p
+                function.argtypes = [enum, enum, enum, integer, integer, integer, scalar, pointer,
+                                     integer, pointer, integer, scalar, pointer, integer]
+                function.restype = None
+                functions[dtype] = function
+                break
+    return functions
+
+
 _make_openblas_single_threaded()
+_gemms = _gemm_functions()
 _pool = None
 
 
@@ -95,3 +129,20 @@ def matmul(a, b):
 
     run_split(work, ranges)
     return out
+
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+
+def has_gemm(dtype):
+    return np.dtype(dtype) in _gemms
+
+
+def gemm(dtype, trans_a, trans_b, M, N, K, a, lda, b, ldb, beta, c, ldc):
+    """C = op(A) op(B) + beta C for row-major blocks given by their first element's address and
+    leading dimension, so that a block can be a strided window of a larger array and C can
+    accumulate (single-threaded OpenBLAS, without the GIL). The caller keeps every block inside
+    its array."""
+    _gemms[np.dtype(dtype)](_ROW_MAJOR, _TRANS if trans_a else _NO_TRANS,
+                            _TRANS if trans_b else _NO_TRANS, M, N, K, 1.0, a, lda, b, ldb, beta,
+                            c, ldc)

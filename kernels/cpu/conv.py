@@ -1,11 +1,15 @@
 """2-D convolution on the CPU. Layers on planes of fewer positions than the kernel has taps run
 as one dense matrix (conv_dense.py: one GEMM over the batch per pass). In the others, kernel taps
-that only ever read padding are cropped away first (_cropped); then one of three algorithms runs:
+that only ever read padding are cropped away first (_cropped); then one of four algorithms runs
+(_algorithm):
 
   direct (conv_direct.py)        groups 1, stride 1, C_in * C_out <= DIRECT_MAX_CHANNEL_PRODUCT:
                                  vectorised loops over a zero-padded "wide" plane, no im2col.
   Winograd (winograd.py)         F(4x4, 3x3) for ResNet's and DenseNet's stride-1 3x3 layers
                                  (_use_winograd): a quarter of the multiply-adds, 36 GEMMs.
+  tap GEMMs (conv_taps.py)       wide stride-1 layers on small padded planes (ResNet's 3x3 to
+                                 6x6 ones): a GEMM per tap over only the positions it reads
+                                 inside the plane, the batch innermost.
   per-sample im2col + GEMM       everything else (ResNet's other layers, strided, grouped):
   (conv_per_sample.py)           a cache-sized im2col per sample (or per few samples) and a
                                  single-threaded OpenBLAS GEMM, samples split across threads;
@@ -26,12 +30,13 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from ..shapes import output_size
-from . import conv_dense, conv_per_sample, winograd
+from . import conv_dense, conv_per_sample, conv_taps, winograd
 from .conv_direct import WEIGHT_CHUNKS, direct_backward, direct_forward, lanes_for
 from .fused import channel_sum
 
 DIRECT_MAX_CHANNEL_PRODUCT = 1024
 WINOGRAD_MIN_TILES = 128  # tiles per batch below which the filter transform outweighs the gain
+WINOGRAD_OVER_TAPS = 0.5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,6 +92,23 @@ def _use_winograd(x_shape, w_shape, stride, padding, dilation, groups):
             and N * tiles_h * tiles_w >= WINOGRAD_MIN_TILES)
 
 
+def _algorithm(x_shape, w_shape, dtype, stride, padding, dilation, groups, OH, OW):
+    """"direct", "taps", "winograd" or "im2col" for a layer without dead taps. Where both the tap
+    GEMMs and Winograd apply, Winograd wins only when its products (36 per tile) are at most
+    WINOGRAD_OVER_TAPS of the taps' (4x4 and 7x7 planes; on 3x3 ones its tiles are mostly border,
+    and on 6x6 ones the two tie)."""
+    C_out, C_in = w_shape[:2]
+    if _use_direct(C_in, C_out, stride, groups):
+        return "direct"
+    use_winograd = _use_winograd(x_shape, w_shape, stride, padding, dilation, groups)
+    if conv_taps.applies(x_shape, w_shape, dtype, stride, groups, OH, OW, padding, dilation):
+        tiles = -(-OH // winograd.TILE) * -(-OW // winograd.TILE)
+        live = conv_taps.live_pairs(x_shape, w_shape, padding, dilation, OH, OW)
+        if not use_winograd or tiles * (winograd.TILE + 2) ** 2 > WINOGRAD_OVER_TAPS * live:
+            return "taps"
+    return "winograd" if use_winograd else "im2col"
+
+
 def _live_taps(size, kernel, stride, padding, dilation):
     """The kernel taps [lo, hi) along one axis that read the input for some output position, and
     the padding that makes the cropped kernel produce the same output; None when nothing is dead
@@ -132,9 +154,12 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
         taps, padding = crop
         return conv2d_forward(x, w[taps], b, stride, padding, dilation, groups)
     (ph, pw), (dh, dw) = padding, dilation
-    if _use_direct(C_in, C_out, stride, groups):
+    algorithm = _algorithm(x.shape, w.shape, x.dtype, stride, padding, dilation, groups, OH, OW)
+    if algorithm == "direct":
         return direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW, lanes_for(N, H, W, ph, pw))
-    if _use_winograd(x.shape, w.shape, stride, padding, dilation, groups):
+    if algorithm == "taps":
+        return conv_taps.forward(x, w, bias, padding, dilation, OH, OW)
+    if algorithm == "winograd":
         return winograd.forward(x, w, bias, padding, OH, OW, _scratch)
     return conv_per_sample.forward(x, w, bias, stride, padding, dilation, groups, OH, OW, _scratch)
 
@@ -189,13 +214,18 @@ def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
         return grad_x, grad_w, grad_b
     _, C_in, H, W = x.shape
     (ph, pw), (dh, dw) = padding, dilation
-    if _use_direct(C_in, C_out, stride, groups):
+    algorithm = _algorithm(x.shape, w.shape, x.dtype, stride, padding, dilation, groups, OH, OW)
+    if algorithm == "direct":
         chunks = min(N, max(WEIGHT_CHUNKS, get_num_threads()))
         grads = direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes_for(N, H, W, ph, pw),
                                 max(chunks, 1), need_input, need_weight, need_bias)
         return tuple(grad if need else None for grad, need in zip(grads, needs))
     grad_x = grad_w = grad_b = None
-    use_winograd = _use_winograd(x.shape, w.shape, stride, padding, dilation, groups)
+    if algorithm == "taps":
+        grad_x, grad_w = conv_taps.backward(grad_y, x, w, need_input, need_weight, padding,
+                                            dilation)
+        need_input = need_weight = False
+    use_winograd = algorithm == "winograd"
     if need_input and use_winograd:
         grad_x = winograd.backward_input(grad_y, w, x.shape, padding, _scratch)
     elif need_input and _input_gradient_by_correlation(w.shape, stride, padding, dilation, groups):
