@@ -8,9 +8,9 @@ Inputs are always recorded before their consumers, so visiting nodes in decreasi
 (reverse tape order) delivers every gradient to a node before the node runs. The graph is reachable
 only from the output tensors, so it is freed when they die.
 """
-import heapq
 import itertools
 import weakref
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -84,7 +84,7 @@ class Function:
     is_view = False  # True when forward may return a view of its first input's storage
 
     _saved = None
-    _versions = ()  # (the saved array, its tensor's version counter, version then), once recorded
+    _versions = ()  # (saved array, its tensor's version counter, version then) * k, once recorded
     hooks = None  # the output tensor's gradient hooks ({id: fn}), from register_hook or retain_grad
     retained = None  # a weak reference to the output tensor, after retain_grad()
 
@@ -116,7 +116,9 @@ class Function:
         out = node.forward(*arrays, **params) if params else node.forward(*arrays)  # ** costs a copy
         if type(out) is not np.ndarray and isinstance(out, np.generic):  # tensors hold arrays
             out = np.asarray(out)
-        result = Tensor._make(out, node.backend)  # forward may change node.backend (to_device)
+        result = Tensor.__new__(Tensor)  # Tensor._make, inline: every op's result is made here
+        result._data, result._backend, result.grad, result._version, result._base = (
+            out, node.backend, None, Version(), None)  # forward may change node.backend (to_device)
         if cls.is_view and backend.xp.may_share_memory(out, arrays[0]):
             base = args[0]._base
             result._version, result._base = args[0]._version, args[0] if base is None else base
@@ -125,6 +127,8 @@ class Function:
             if node._saved is not None:
                 node._record_versions(args, out, result)
             result._requires_grad, result.grad_fn = True, node
+        else:
+            result._requires_grad, result.grad_fn = False, None
         return result
 
     def save_for_backward(self, *arrays):
@@ -149,8 +153,9 @@ class Function:
         return f"<{self.name}>"
 
     def _record_versions(self, args, out, result):
-        """Note the version of each saved array's tensor, so backward can tell it was modified."""
-        self._versions = []
+        """Note the version of each saved array's tensor, so backward can tell it was modified:
+        (array, its tensor's version counter, version then, ...) in one flat tuple."""
+        versions = ()
         for array in self._saved:
             if array is out:
                 owner = result
@@ -160,21 +165,30 @@ class Function:
                         break
                 else:
                     continue  # not an input's array (a cast copy, or a scalar)
-            self._versions.append((array, owner._version, owner._version.value))
+            versions += (array, owner._version, owner._version.value)
+        self._versions = versions
 
     def _keep_copy_of(self, array):
         """`array` is about to be overwritten in place by this very op: keep its old value."""
         if self._saved and self._saved is not _FREED:
             self._saved = tuple(a.copy() if a is array else a for a in self._saved)
-            self._versions = [v for v in self._versions if v[0] is not array]
+            v = self._versions
+            self._versions = sum((v[i:i + 3] for i in range(0, len(v), 3) if v[i] is not array),
+                                 ())
 
-    def _backward(self, grad, retain_graph):
-        for array, version, value in self._versions:
+    def _check_versions(self):
+        versions = self._versions
+        for i in range(0, len(versions), 3):
+            array, version, value = versions[i:i + 3]
             if version.value != value:
                 raise RuntimeError(
                     f"a tensor saved for backward was modified in place: {self.name} saved a "
                     f"tensor of shape {tuple(array.shape)} ({array.dtype}) at version {value}, "
                     f"and it is now at version {version.value}")
+
+    def _backward(self, grad, retain_graph):
+        if self._versions:
+            self._check_versions()
         grads = self.backward(grad)
         if not retain_graph and self._saved is not None:
             self._saved, self._versions = _FREED, ()
@@ -331,7 +345,7 @@ def _run_tape(root, grad, retain_graph):
     heap = [(-root.seq, root)]
     hooked = None  # leaf with hooks -> [edges still to deliver, gradient so far], once one is met
     while heap:
-        node = heapq.heappop(heap)[1]
+        node = heappop(heap)[1]
         grad = pending.pop(node)
         if node.hooks is not None:
             grad = _tensor_hooks(node, grad)
@@ -360,7 +374,7 @@ def _run_tape(root, grad, retain_graph):
             earlier = pending.get(edge)
             if earlier is None:
                 pending[edge] = input_grad
-                heapq.heappush(heap, (-edge.seq, edge))
+                heappush(heap, (-edge.seq, edge))
             else:
                 pending[edge] = earlier + input_grad
     for leaf, (uses_left, leaf_grad) in (hooked or {}).items():

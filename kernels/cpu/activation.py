@@ -110,6 +110,13 @@ def _sigmoid_parallel(x, out):
         out[i] = _sigmoid_vectorised(x[i], one)
 
 
+@njit(fastmath=NAN_KEEPING_FASTMATH, cache=True)
+def _sigmoid_backward_serial(grad_y, y, out):
+    one = y.dtype.type(1)
+    for i in range(y.size):
+        out[i] = _sigmoid_backward(grad_y[i], y[i], one)
+
+
 @njit(parallel=True, fastmath=NAN_KEEPING_FASTMATH, cache=True)
 def _sigmoid_backward_parallel(grad_y, y, out):
     one = y.dtype.type(1)
@@ -117,19 +124,23 @@ def _sigmoid_backward_parallel(grad_y, y, out):
         out[i] = _sigmoid_backward(grad_y[i], y[i], one)
 
 
+def _flat(a):
+    return a if a.ndim == 1 else a.reshape(-1)  # reshape copies a strided array into a flat one
+
+
 def sigmoid_forward(x):
     if x.dtype.char not in "fd":  # Numba has no float16: it computes in float32
         return sigmoid_forward(x.astype(np.float32)).astype(x.dtype)
     out = np.empty(x.shape, x.dtype)
-    kernel = _sigmoid_serial if x.size < SMALL else _sigmoid_parallel
-    kernel(x.reshape(-1), out.reshape(-1))  # reshape copies a strided x into a flat one
+    (_sigmoid_serial if x.size < SMALL else _sigmoid_parallel)(_flat(x), _flat(out))
     return out
 
 
 def sigmoid_backward(grad_y, y):
     """The gradient of sigmoid at its output y."""
-    if y.size < SMALL or y.dtype.char not in "fd":
+    if y.dtype.char not in "fd" or grad_y.dtype != y.dtype:
         return grad_y * y * (1 - y)
-    out = np.empty(y.shape, grad_y.dtype)
-    _sigmoid_backward_parallel(grad_y.reshape(-1), y.reshape(-1), out.reshape(-1))
+    out = np.empty(y.shape, y.dtype)
+    kernel = _sigmoid_backward_serial if y.size < SMALL else _sigmoid_backward_parallel
+    kernel(_flat(grad_y), _flat(y), _flat(out))
     return out

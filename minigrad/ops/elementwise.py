@@ -42,23 +42,32 @@ class _Binary(Function):
     floating = False  # the result is floating point even for integer operands (true division)
     computes_in = None  # a dtype both operands are cast to, whatever theirs (float_power's float64)
 
+    meta = None  # each operand's shape and dtype, for reduce; None: both are the result's
+
     def forward(self, a, b):
-        # each operand's shape and dtype, for reduce: one flat tuple, so fewer objects for the GC
         da, db = getattr(a, "dtype", None), getattr(b, "dtype", None)
-        self.meta = (getattr(a, "shape", ()), da, getattr(b, "shape", ()), db)
+        shape_a, shape_b = getattr(a, "shape", ()), getattr(b, "shape", ())
         if self.computes_in is not None:
             a, b = _cast(a, self.computes_in), _cast(b, self.computes_in)
         elif da is not db or self.floating:  # two arrays of one dtype need no promotion
             a, b = _promote(a, b, self.floating)
         try:
-            return self.compute(a, b)
+            out = self.compute(a, b)
         except ValueError:
             raise broadcast_error(type(self).__name__.lower(), a, b) from None
+        # no broadcast and no promotion (a Python number as b needs no gradient): no meta, so
+        # fewer objects kept for the garbage collector to scan
+        if not (da is out.dtype and shape_a == out.shape
+                and (db is None or db is da and shape_b == shape_a)):
+            self.meta = (shape_a, da, shape_b, db)
+        return out
 
     def reduce(self, grad, i):
         """`grad` of the result, as the gradient of operand i (None when it needs none)."""
         if not self.needs_input_grad[i]:
             return None
+        if self.meta is None:
+            return grad
         shape, dtype = self.meta[2 * i], self.meta[2 * i + 1]
         if grad.shape == shape and grad.dtype == dtype:  # no broadcast, no promotion
             return grad

@@ -34,24 +34,32 @@ def _quieted(state):
     return quiet_state
 
 
+if _extobj_contextvar is None:
+    def _enter_quiet():
+        state = np.errstate(divide="ignore", invalid="ignore", over="ignore")
+        state.__enter__()
+        return state
+
+    def _leave_quiet(state):
+        state.__exit__(None, None, None)
+else:
+    def _enter_quiet():
+        """Ignore divide, invalid and over; returns what _leave_quiet needs to restore the state."""
+        state = _extobj_contextvar.get()
+        return _extobj_contextvar.set(_quiet_states.get(state) or _quieted(state))
+
+    _leave_quiet = _extobj_contextvar.reset
+
+
 def quiet(method):
     """Run a forward whose math may give inf or nan without NumPy's warnings (backward runs so always),
     as torch does (x / 0, log(0), sqrt(-1), exp overflow)."""
-    if _extobj_contextvar is None:
-        def quiet_method(self, *args, **kwargs):
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                return method(self, *args, **kwargs)
-    else:
-        get, set_state, reset = (_extobj_contextvar.get, _extobj_contextvar.set,
-                                 _extobj_contextvar.reset)
-
-        def quiet_method(self, *args, **kwargs):
-            state = get()
-            token = set_state(_quiet_states.get(state) or _quieted(state))
-            try:
-                return method(self, *args, **kwargs) if kwargs else method(self, *args)
-            finally:
-                reset(token)
+    def quiet_method(self, *args, **kwargs):
+        token = _enter_quiet()
+        try:
+            return method(self, *args, **kwargs) if kwargs else method(self, *args)
+        finally:
+            _leave_quiet(token)
     quiet_method.__name__ = method.__name__
     return quiet_method
 
@@ -63,26 +71,8 @@ def as_float(x):
 
 class UnaryFunction(Function):
     """y = rule(xp, x); backward: derivative(xp, saved, grad) with saved = x or y."""
-    keep_dtype = False  # the result keeps an integer input's dtype (neg, abs, floor...)
-    saves = "input"
-    on_kernels = False  # the rule gets self.kernels instead of self.xp
-
     params = types.MappingProxyType({})  # the op's arguments, when it has some
-
-    def compute(self, x, **params):
-        if not self.keep_dtype and x.dtype.kind != "f":
-            x = as_float(x)
-        xp = self.kernels if self.on_kernels else self.xp
-        out = self.rule(xp, x, **params) if params else self.rule(xp, x)  # ** alone costs a copy
-        if params:
-            self.params = params
-        if self.keep_dtype and out.dtype != x.dtype and out.dtype != np.bool_:
-            out = out.astype(x.dtype)  # NumPy's floor and trunc of integers are floats
-        if self.differentiable:
-            self._saved = (x if self.saves == "input" else out,)
-        return out
-
-    forward = quiet(compute)
+    warns = True  # False: the forward runs without `quiet` (unary_function)
 
     def backward(self, grad):
         saved, = self.saved_tensors
@@ -91,17 +81,40 @@ class UnaryFunction(Function):
         return self.derivative(self.xp, saved, grad)
 
 
+def _unary_forward(rule, saves, keep_dtype, kernels, differentiable, warns):
+    """The forward of one unary op, its options bound in: every unary op's call runs it, so it
+    looks up no attribute and calls no wrapper it can do without."""
+    saves_input = saves == "input"
+
+    def forward(self, x, **params):
+        if not keep_dtype and x.dtype.kind != "f":
+            x = as_float(x)
+        xp = self.kernels if kernels else self.xp
+        if params:
+            self.params = params
+        token = _enter_quiet() if warns else None
+        try:
+            out = rule(xp, x, **params) if params else rule(xp, x)  # ** alone costs a copy
+        finally:
+            if warns:
+                _leave_quiet(token)
+        if keep_dtype and out.dtype != x.dtype and out.dtype != np.bool_:
+            out = out.astype(x.dtype)  # NumPy's floor and trunc of integers are floats
+        if differentiable:
+            self._saved = (x if saves_input else out,)
+        return out
+    return forward
+
+
 def unary_function(name, rule, derivative=None, *, saves="input", keep_dtype=False, kernels=False,
                    warns=True):
     """The Function of rule(xp, x, **params) -> y and derivative(xp, x or y, grad, **params) -> the
     gradient of x (None: not differentiable, as comparisons). warns=False: the rule raises no
     floating-point flag for any input, inf and nan included, so its forward skips `quiet`."""
-    body = {"rule": staticmethod(rule),
+    differentiable = derivative is not None
+    body = {"forward": _unary_forward(rule, saves, keep_dtype, kernels, differentiable, warns),
             "derivative": staticmethod(derivative or (lambda *a, **k: None)),
-            "differentiable": derivative is not None, "saves": saves, "keep_dtype": keep_dtype,
-            "on_kernels": kernels}
-    if not warns:
-        body["forward"] = UnaryFunction.compute
+            "differentiable": differentiable, "warns": warns}
     return type(name.title().replace("_", ""), (UnaryFunction,), body)
 
 
