@@ -93,7 +93,7 @@ def test_winograd_of_an_empty_batch():
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n, c_in, c_out, size", [
     (8, 64, 64, 16), (15, 64, 64, 10), (32, 128, 128, 8),
-    (128, 64, 64, 4),                                          # 4x4 planes at batch 128
+    (128, 64, 64, 4), (64, 64, 64, 4),                         # 4x4 planes at batch 128, 64
     (128, 64, 64, 3), (32, 64, 64, 6), (32, 64, 64, 7),        # partial tiles
     (32, 96, 32, 8), (8, 32, 48, 16),                          # DenseNet's narrowing, widening
 ])
@@ -111,8 +111,8 @@ def test_resnet_and_densenet_layers_route_to_winograd_and_match_torch(n, c_in, c
 
 
 @pytest.mark.parametrize("x_shape, w_shape, geometry", [
-    ((64, 64, 4, 4), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),    # 4x4 planes, 64 tiles
-    ((64, 64, 3, 3), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),    # 3x3 planes, 64 tiles
+    ((63, 64, 4, 4), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),    # 4x4 planes, 63 tiles
+    ((63, 64, 3, 3), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),    # 3x3 planes, 63 tiles
     ((128, 64, 5, 5), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # 5x5: 39% of each tile used
     ((2, 1024, 16, 16), (1024, 1024, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),  # over 512 channels
     ((2, 64, 16, 16), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # too few tiles

@@ -35,8 +35,8 @@ from .conv_direct import WEIGHT_CHUNKS, direct_backward, direct_forward, lanes_f
 from .fused import channel_sum
 
 DIRECT_MAX_CHANNEL_PRODUCT = 1024
-WINOGRAD_MIN_TILES = 128  # tiles per batch below which the filter transform outweighs the gain
-WINOGRAD_OVER_TAPS = 0.5
+WINOGRAD_MIN_TILES = 64  # tiles per batch below which the filter transform outweighs the gain
+WINOGRAD_OVER_TAPS = 0.6
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,8 +80,7 @@ def _use_winograd(x_shape, w_shape, stride, padding, dilation, groups):
     tiles in the batch, of which at least half is output rather than the border past the plane
     (8x8 planes and larger, and 3x3, 6x6 and 7x7 ones; not 5x5): there it beats im2col + GEMM in
     all three passes (bench_winograd.py). With fewer tiles its per-call filter transforms (36
-    C_in C_out floats) outweigh the multiply-adds saved (4x4 planes at batch 32, 3x3 planes at
-    batch 64)."""
+    C_in C_out floats) outweigh the multiply-adds saved (4x4 and 3x3 planes at batch 32)."""
     C_out, C_in = w_shape[:2]
     N, _, H, W = x_shape
     tile = winograd.TILE
@@ -95,8 +94,8 @@ def _use_winograd(x_shape, w_shape, stride, padding, dilation, groups):
 def _algorithm(x_shape, w_shape, dtype, stride, padding, dilation, groups, OH, OW):
     """"direct", "taps", "winograd" or "im2col" for a layer without dead taps. Where both the tap
     GEMMs and Winograd apply, Winograd wins only when its products (36 per tile) are at most
-    WINOGRAD_OVER_TAPS of the taps' (4x4 and 7x7 planes; on 3x3 ones its tiles are mostly border,
-    and on 6x6 ones the two tie)."""
+    WINOGRAD_OVER_TAPS of the taps' (4x4, 6x6 and 7x7 planes; on 3x3 ones its tiles are mostly
+    border)."""
     C_out, C_in = w_shape[:2]
     if _use_direct(C_in, C_out, stride, groups):
         return "direct"
