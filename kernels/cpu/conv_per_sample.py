@@ -14,6 +14,7 @@ import numpy as np
 from numba import get_num_threads, njit
 
 from .blas import run_split, split_ranges
+from .layout import batch_last
 
 
 @njit(nogil=True, fastmath=True, cache=True)
@@ -207,13 +208,24 @@ def backward_input(grad_y, w, x_shape, stride, padding, dilation, groups, scratc
     return grad_x
 
 
+# Positions (N OH OW) from which the weight gradient's GEMMs run transposed (see backward_weight)
+TRANSPOSED_MIN_POSITIONS = 1024
+
+
 def backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups, scratch):
+    """Each chunk adds grad_y @ columns^T to the weight gradient (C_out, C_in KH KW) per group;
+    or, where the columns have more rows than grad_y and the batch holds at least
+    TRANSPOSED_MIN_POSITIONS positions, columns @ grad_y^T to its transpose, moved back once at
+    the end: OpenBLAS runs a GEMM with a narrow transposed right operand faster (ResNet's strided
+    3x3 layers), and from there that outweighs the final move."""
     N, C_out, OH, OW = grad_y.shape
     C_in = x.shape[1]
     _, C_group, KH, KW = w_shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     rows, per_group, P = C_group * KH * KW, C_out // groups, OH * OW
     grad_y_planes = grad_y.reshape(N, C_out, P)
+    transposed = rows > per_group and N * P >= TRANSPOSED_MIN_POSITIONS
+    shape = (groups, rows, per_group) if transposed else (groups, per_group, rows)
 
     S = _chunk(N, groups * rows, P, x.dtype.itemsize)
 
@@ -221,8 +233,8 @@ def backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups, scrat
         columns = scratch("columns", (C_in * KH * KW, S * P), x.dtype)
         gathered = scratch("gathered", (C_out, S * P), x.dtype)
         padded = scratch("padded", (C_in, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), x.dtype)
-        total = np.zeros((groups, per_group, rows), dtype=x.dtype)
-        product = scratch("weights", (groups, per_group, rows), x.dtype)
+        total = (np.empty if hi > lo else np.zeros)(shape, dtype=x.dtype)  # an empty batch: 0
+        product = scratch("weights", shape, x.dtype)
         for start in range(lo, hi, S):
             count = min(S, hi - start)
             im2col_samples(x, start, count, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, columns, padded)
@@ -232,12 +244,20 @@ def backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups, scrat
                 gather_samples(grad_y_planes, start, count, gathered)
                 block_y = gathered[:, :count * P].reshape(groups, per_group, count * P)
             block_x = columns[:, :count * P].reshape(groups, rows, count * P)
-            np.matmul(block_y, block_x.transpose(0, 2, 1), out=product)
-            total += product
+            a, b = (block_x, block_y) if transposed else (block_y, block_x)
+            # the first chunk's product is the sum so far: no add
+            np.matmul(a, b.transpose(0, 2, 1), out=total if start == lo else product)
+            if start != lo:
+                total += product
         return total
 
     partials = run_split(work, split_ranges(N, N * C_out * rows * P))
-    grad_w = partials[0]
+    total = partials[0]
     for partial in partials[1:]:
-        grad_w += partial
+        total += partial
+    if not transposed:
+        return total.reshape(C_out, C_group, KH, KW)
+    grad_w = np.empty((groups, per_group, 1, rows), dtype=x.dtype)
+    for g in range(groups):
+        batch_last(total[g].reshape(rows, per_group, 1), grad_w[g])
     return grad_w.reshape(C_out, C_group, KH, KW)

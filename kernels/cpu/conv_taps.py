@@ -21,9 +21,9 @@ are parallel transposes.
 import functools
 
 import numpy as np
-from numba import njit, prange
 
 from .blas import gemm, has_gemm, run_split, split_ranges
+from .layout import batch_first, batch_last, taps_first, taps_last
 
 # The share of im2col's (tap, position) products that must read padding for the taps to pay:
 # their GEMMs are narrower (one row of positions), and three layout changes are added.
@@ -70,58 +70,17 @@ def applies(x_shape, w_shape, dtype, stride, groups, OH, OW, padding, dilation):
         MAX_LIVE_SHARE * KH * KW * OH * OW
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _batch_last(x, out):
-    """out (C, P, N) = x (N, C, P) moved; each channel a prange iteration's own."""
-    N, C, P = x.shape
-    for c in prange(C):
-        for n in range(N):
-            for p in range(P):
-                out[c, p, n] = x[n, c, p]
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _batch_first(y_t, bias, out):
-    """out (N, C, P) = y_t (C, P, N) moved, plus bias[c]."""
-    C, P, N = y_t.shape
-    for c in prange(C):
-        shift = bias[c]
-        for n in range(N):
-            for p in range(P):
-                out[n, c, p] = y_t[c, p, n] + shift
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _taps_first(w, out):
-    """out (T, C_out, C_in) = w (C_out, C_in, T) moved."""
-    C_out, C_in, T = w.shape
-    for co in prange(C_out):
-        for ci in range(C_in):
-            for t in range(T):
-                out[t, co, ci] = w[co, ci, t]
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _taps_last(grad_w_t, out):
-    """out (C_out, C_in, T) = grad_w_t (T, C_out, C_in) moved."""
-    T, C_out, C_in = grad_w_t.shape
-    for co in prange(C_out):
-        for ci in range(C_in):
-            for t in range(T):
-                out[co, ci, t] = grad_w_t[t, co, ci]
-
-
 def _batch_last_copy(a):
     N, C, H, W = a.shape
     out = np.empty((C, H * W, N), dtype=a.dtype)
-    _batch_last(a.reshape(N, C, H * W), out)
+    batch_last(a.reshape(N, C, H * W), out)
     return out
 
 
 def _taps_first_copy(w):
     C_out, C_in, KH, KW = w.shape
     out = np.empty((KH * KW, C_out, C_in), dtype=w.dtype)
-    _taps_first(w.reshape(C_out, C_in, KH * KW), out)
+    taps_first(w.reshape(C_out, C_in, KH * KW), out)
     return out
 
 
@@ -144,7 +103,7 @@ def forward(x, w, bias, padding, dilation, OH, OW):
 
     run_split(work, split_ranges(C_out, C_out * C_in * KH * KW * OH * OW * N))
     y = np.empty((N, C_out, OH, OW), dtype=x.dtype)
-    _batch_first(y_t, bias, y.reshape(N, C_out, OH * OW))
+    batch_first(y_t, bias, y.reshape(N, C_out, OH * OW))
     return y
 
 
@@ -174,7 +133,7 @@ def backward(grad_y, x, w, need_input, need_weight, padding, dilation):
 
         run_split(input_part, split_ranges(C_in, multiply_adds))
         grad_x = np.empty((N, C_in, H, W), dtype=grad_y.dtype)
-        _batch_first(grad_x_t, np.zeros(C_in, grad_y.dtype), grad_x.reshape(N, C_in, H * W))
+        batch_first(grad_x_t, np.zeros(C_in, grad_y.dtype), grad_x.reshape(N, C_in, H * W))
     if need_weight:
         x_t = _batch_last_copy(x)
         grad_w_t = np.empty((KH * KW, C_out, C_in), dtype=grad_y.dtype)
@@ -195,5 +154,5 @@ def backward(grad_y, x, w, need_input, need_weight, padding, dilation):
 
         run_split(weight_part, split_ranges(C_out, multiply_adds))
         grad_w = np.empty(w.shape, dtype=grad_y.dtype)
-        _taps_last(grad_w_t, grad_w.reshape(C_out, C_in, KH * KW))
+        taps_last(grad_w_t, grad_w.reshape(C_out, C_in, KH * KW))
     return grad_x, grad_w
