@@ -299,6 +299,27 @@ def test_dense_matrix_only_where_it_does_no_more_work_than_im2col():
     assert not conv_dense.applies((32, 512, 3, 3), (512, 512, 3, 3), 3, 3, 1)  # 81 pairs: 9x w
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("transposed_from", [0, 1 << 60])
+@pytest.mark.parametrize("c_in, c_out, size, kernel, stride, padding, groups", [
+    (8, 6, (9, 9), (3, 3), (2, 2), (1, 1), 1),   # ResNet's strided 3x3: 72 rows > 6
+    (6, 9, (7, 8), (3, 2), (2, 1), (1, 0), 3),   # grouped: rows and outputs per group
+    (4, 12, (6, 6), (1, 1), (2, 2), (0, 0), 1),  # more outputs than rows: never transposed
+])
+def test_conv2d_weight_gradient_in_either_orientation_matches_torch(dtype, transposed_from, c_in,
+                                                                    c_out, size, kernel, stride,
+                                                                    padding, groups):
+    # The im2col weight gradient sums columns @ grad_y^T into its transpose from
+    # TRANSPOSED_MIN_POSITIONS positions on (0: always, where the columns have more rows).
+    from minigrad.kernels.cpu import conv_per_sample
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conv_per_sample, "TRANSPOSED_MIN_POSITIONS", transposed_from)
+        for n in (1, 7):
+            case = dict(n=n, c_in=c_in, c_out=c_out, size=size, kernel=kernel, stride=stride,
+                        padding=padding, dilation=(1, 1), groups=groups, bias=True, seed=17)
+            test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
+
+
 @pytest.mark.parametrize("split", [1, 1 << 40])
 def test_conv2d_chunked_gemm_matches_torch(monkeypatch, split):
     # ResNet-like small planes: conv_per_sample packs several samples into one GEMM, on one
