@@ -32,6 +32,7 @@ import numpy as np
 from numba import get_num_threads, njit
 
 from .blas import run_split
+from .layout import batch_last
 from .parallel import NoAliasArguments, run_parts
 from .winograd_tiles import grad_output_transform, input_transform, output_transform
 
@@ -47,105 +48,98 @@ WHOLE_BATCH_BYTES = 32 << 20
 
 
 # ---------------------------------------------------------------------------------------------
-# 1-D filter transforms of three (or six) scalars; `a` is any array of the data's dtype, read for
-# the type of the constants only.
-# ---------------------------------------------------------------------------------------------
-
-@njit(fastmath=True, cache=True)
-def _g(a, g0, g1, g2):
-    """G g."""
-    f = a.dtype.type
-    p = -(g0 + g2) / f(6)
-    q = g1 / f(6)
-    r = g0 / f(24) + g2 / f(6)
-    s = g1 / f(12)
-    return (g0 / f(4), p - q, p + q, r + s, r - s, g2)
-
-
-@njit(fastmath=True, cache=True)
-def _gt(a, u0, u1, u2, u3, u4, u5):
-    """G^T u: the transpose of _g."""
-    f = a.dtype.type
-    p = u1 + u2
-    q = u3 + u4
-    return (u0 / f(4) - p / f(6) + q / f(24), (u2 - u1) / f(6) + (u3 - u4) / f(12),
-            (q - p) / f(6) + u5)
-
-
-@njit(fastmath=True, cache=True)
-def _store6(out, b, i, v):
-    """out[6 * a + b, i] = v[a] for a in 0..5: column b of a 6x6 tile."""
-    out[b, i] = v[0]
-    out[6 + b, i] = v[1]
-    out[12 + b, i] = v[2]
-    out[18 + b, i] = v[3]
-    out[24 + b, i] = v[4]
-    out[30 + b, i] = v[5]
-
-
-# ---------------------------------------------------------------------------------------------
 # The transforms (serial, nogil: each thread runs them on its own chunk).
 # ---------------------------------------------------------------------------------------------
 
-@njit(fastmath=True, cache=True)
-def _transform_filter(w, co, ci, flipped, U, column):
-    """U[:, column] = G w[co, ci] G^T, or of w[co, ci] turned 180 degrees."""
-    taps = w[co, ci]
-    if flipped:
-        r0 = _g(w, taps[2, 2], taps[2, 1], taps[2, 0])
-        r1 = _g(w, taps[1, 2], taps[1, 1], taps[1, 0])
-        r2 = _g(w, taps[0, 2], taps[0, 1], taps[0, 0])
-    else:
-        r0 = _g(w, taps[0, 0], taps[0, 1], taps[0, 2])
-        r1 = _g(w, taps[1, 0], taps[1, 1], taps[1, 2])
-        r2 = _g(w, taps[2, 0], taps[2, 1], taps[2, 2])
-    for b in range(6):
-        _store6(U, b, column, _g(w, r0[b], r1[b], r2[b]))
-
-
-BLOCK = 16  # output channels whose transforms fill a cache line of each U row
+G = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+              [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]])
 
 
 @njit(nogil=True, fastmath=True, cache=True, pipeline_class=NoAliasArguments)
-def _filter_transform(part, parts, w, U, flipped):
-    """U[:, ci * C_out + co] = G w[co, ci] G^T for part `part` of `parts` of the output channels,
-    U (36, >= C_in * C_out): the GEMMs' right operands (C_in, C_out), a block of output channels
-    at a time, so that U's rows are written a cache line at a time. flipped: the input gradient's
-    kernel instead, w turned 180 degrees with its channel axes swapped (U[:, co * C_in + ci]),
-    without a flipped copy of w."""
-    C_out, C_in = w.shape[0], w.shape[1]
-    lo, hi = part * C_out // parts, (part + 1) * C_out // parts
+def _filter_transform(part, parts, S, Z, U, flipped):
+    """U[6 a + b, r * Q + q] = (G s G^T)[a, b] for the filters s[i, j] = S[r, 3 i + j, q] of the
+    rows r in part `part` of `parts` (turned 180 degrees, s[i, j] = S[r, 8 - 3 i - j, q], if
+    flipped); Z is a (parts, 18 Q) scratch. Each pass one loop over q per output row, as the
+    tile transforms (winograd_tiles.py): vectorised over the channels."""
+    R, Q = S.shape[0], S.shape[2]
+    f = S.dtype.type
+    z = Z[part]
+    step = -1 if flipped else 1
+    for r in range(part * R // parts, (part + 1) * R // parts):
+        for i in range(3):  # along row i of the filter: Z[b, i] = sum_j G[b, j] s[i, j]
+            t = 8 - 3 * i if flipped else 3 * i
+            s0, s1, s2 = S[r, t], S[r, t + step], S[r, t + 2 * step]
+            for b in range(6):
+                g0, g1, g2 = f(G[b, 0]), f(G[b, 1]), f(G[b, 2])
+                out = z[(3 * b + i) * Q:(3 * b + i + 1) * Q]
+                for q in range(Q):
+                    out[q] = g0 * s0[q] + g1 * s1[q] + g2 * s2[q]
+        for a in range(6):  # down the columns: U[6 a + b] = sum_i G[a, i] Z[b, i]
+            g0, g1, g2 = f(G[a, 0]), f(G[a, 1]), f(G[a, 2])
+            for b in range(6):
+                z0, z1, z2 = z[3 * b * Q:], z[(3 * b + 1) * Q:], z[(3 * b + 2) * Q:]
+                out = U[6 * a + b, r * Q:(r + 1) * Q]
+                for q in range(Q):
+                    out[q] = g0 * z0[q] + g1 * z1[q] + g2 * z2[q]
+
+
+def _transformed_filters(w, U, flipped):
+    """U (36, >= C_in C_out) = G w G^T as the GEMMs' right operands U[k] (C_in, C_out); flipped:
+    the input gradient's, w turned 180 degrees with its channel axes swapped, U[k] (C_out, C_in).
+    The taps are first moved to the middle, the channels that U's rows run along innermost."""
+    C_out, C_in = w.shape[:2]
+    taps = w.reshape(C_out, C_in, 9)
     if flipped:
-        for co in range(lo, hi):
-            for ci in range(C_in):
-                _transform_filter(w, co, ci, True, U, co * C_in + ci)
+        S = np.empty((C_out, 9, C_in), dtype=w.dtype)
+        batch_last(taps.transpose(1, 0, 2), S)
     else:
-        for first in range(lo, hi, BLOCK):
-            for ci in range(C_in):
-                for co in range(first, min(first + BLOCK, hi)):
-                    _transform_filter(w, co, ci, False, U, ci * C_out + co)
+        S = np.empty((C_in, 9, C_out), dtype=w.dtype)
+        batch_last(taps, S)
+    parts = _parts(S.shape[0])
+    Z = np.empty((parts, 18 * S.shape[2]), dtype=w.dtype)
+    run_parts(_filter_transform, parts, S, Z, U, flipped)
 
 
 @njit(nogil=True, fastmath=True, cache=True, pipeline_class=NoAliasArguments)
-def _filter_adjoint(part, parts, dU, dw):
-    """dw[co, ci] = G^T dU[:, co, ci] G for part `part` of `parts` of the output channels: the
-    transpose of _filter_transform."""
-    C_out, C_in = dw.shape[0], dw.shape[1]
-    lo, hi = part * C_out // parts, (part + 1) * C_out // parts
-    for co in range(lo, hi):
-        for ci in range(C_in):
-            i = co * C_in + ci
-            r0 = _gt(dU, dU[0, i], dU[1, i], dU[2, i], dU[3, i], dU[4, i], dU[5, i])
-            r1 = _gt(dU, dU[6, i], dU[7, i], dU[8, i], dU[9, i], dU[10, i], dU[11, i])
-            r2 = _gt(dU, dU[12, i], dU[13, i], dU[14, i], dU[15, i], dU[16, i], dU[17, i])
-            r3 = _gt(dU, dU[18, i], dU[19, i], dU[20, i], dU[21, i], dU[22, i], dU[23, i])
-            r4 = _gt(dU, dU[24, i], dU[25, i], dU[26, i], dU[27, i], dU[28, i], dU[29, i])
-            r5 = _gt(dU, dU[30, i], dU[31, i], dU[32, i], dU[33, i], dU[34, i], dU[35, i])
+def _filter_adjoint(part, parts, dU, Y, out):
+    """out[co, 3 i + j, ci] = (G^T dU G)[i, j] of dU[:, co * C_in + ci] for the output channels
+    co in part `part` of `parts` (out (C_out, 9, C_in)): the transpose of _filter_transform,
+    vectorised over ci in the same way; Y is a (parts, 18 C_in) scratch."""
+    C_out, Q = out.shape[0], out.shape[2]
+    f = dU.dtype.type
+    y = Y[part]
+    for co in range(part * C_out // parts, (part + 1) * C_out // parts):
+        for a in range(6):  # along row a of the tile: Y[a, j] = sum_b G[b, j] dU[6 a + b]
+            lo, hi = co * Q, (co + 1) * Q
+            u0, u1, u2 = dU[6 * a, lo:hi], dU[6 * a + 1, lo:hi], dU[6 * a + 2, lo:hi]
+            u3, u4, u5 = dU[6 * a + 3, lo:hi], dU[6 * a + 4, lo:hi], dU[6 * a + 5, lo:hi]
             for j in range(3):
-                column = _gt(dU, r0[j], r1[j], r2[j], r3[j], r4[j], r5[j])
-                dw[co, ci, 0, j] = column[0]
-                dw[co, ci, 1, j] = column[1]
-                dw[co, ci, 2, j] = column[2]
+                g0, g1, g2 = f(G[0, j]), f(G[1, j]), f(G[2, j])
+                g3, g4, g5 = f(G[3, j]), f(G[4, j]), f(G[5, j])
+                dst = y[(3 * a + j) * Q:(3 * a + j + 1) * Q]
+                for q in range(Q):
+                    dst[q] = (g0 * u0[q] + g1 * u1[q] + g2 * u2[q] + g3 * u3[q] + g4 * u4[q]
+                              + g5 * u5[q])
+        for i in range(3):  # down the columns: out[3 i + j] = sum_a G[a, i] Y[a, j]
+            g0, g1, g2 = f(G[0, i]), f(G[1, i]), f(G[2, i])
+            g3, g4, g5 = f(G[3, i]), f(G[4, i]), f(G[5, i])
+            for j in range(3):
+                y0, y1, y2 = y[j * Q:], y[(3 + j) * Q:], y[(6 + j) * Q:]
+                y3, y4, y5 = y[(9 + j) * Q:], y[(12 + j) * Q:], y[(15 + j) * Q:]
+                dst = out[co, 3 * i + j]
+                for q in range(Q):
+                    dst[q] = (g0 * y0[q] + g1 * y1[q] + g2 * y2[q] + g3 * y3[q] + g4 * y4[q]
+                              + g5 * y5[q])
+
+
+def _weight_gradient(dU, C_out, C_in, dtype):
+    """grad_w (C_out, C_in, 3, 3) = G^T dU[:, co * C_in + ci] G."""
+    parts = _parts(C_out)
+    out = np.empty((C_out, 9, C_in), dtype=dtype)
+    run_parts(_filter_adjoint, parts, dU, np.empty((parts, 18 * C_in), dtype=dtype), out)
+    grad_w = np.empty((C_out, C_in, 3, 3), dtype=dtype)
+    batch_last(out.transpose(1, 0, 2), grad_w.reshape(C_out, C_in, 9))
+    return grad_w
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,7 +211,7 @@ def forward(x, w, bias, padding, OH, OW, scratch, flipped=False):
     U_flat, U = _transformed(scratch, "winograd_u", C_in, C_out, x.dtype)
     # on Numba's threads (run_parts), not Python's: right after a parallel kernel its workers
     # still spin on the cores, and a pool thread waited a scheduler tick behind them
-    run_parts(_filter_transform, _parts(w.shape[0]), w, U_flat, flipped)
+    _transformed_filters(w, U_flat, flipped)
     y = np.empty((N, C_out, OH, OW), dtype=x.dtype)
     if N == 0:
         return y
@@ -254,9 +248,8 @@ def backward_weight(grad_y, x, padding, scratch):
     ph, pw = padding
     TH, TW = -(-OH // TILE), -(-OW // TILE)
     tiles = TH * TW
-    grad_w = np.zeros((C_out, C_in, 3, 3), dtype=x.dtype)
     if N == 0:
-        return grad_w
+        return np.zeros((C_out, C_in, 3, 3), dtype=x.dtype)
     roles = [("winograd_padded", C_in, 2), ("winograd_padded_y", C_out, 0)]
     if (36 * C_in * C_out * x.itemsize >= SPLIT_DU_BYTES
             and 36 * (C_in + C_out) * N * tiles * x.itemsize <= WHOLE_BATCH_BYTES):
@@ -274,8 +267,7 @@ def backward_weight(grad_y, x, padding, scratch):
         sums = dU[:, :C_out * C_in].reshape(36, C_out, C_in)
         run_split(lambda k0, k1: np.matmul(D[k0:k1].transpose(0, 2, 1), V[k0:k1],
                                            out=sums[k0:k1]), _ranges(36))
-        run_parts(_filter_adjoint, _parts(C_out), dU, grad_w)
-        return grad_w
+        return _weight_gradient(dU, C_out, C_in, x.dtype)
     # dU's per-chunk sum is a pass over 36 C_out C_in floats: chunks of at least WEIGHT_TILES too
     S = _samples_per_chunk(N, C_in + C_out, tiles, x.dtype.itemsize, WEIGHT_TILES)
 
@@ -300,5 +292,4 @@ def backward_weight(grad_y, x, padding, scratch):
     dU = partials[0]
     for partial in partials[1:]:  # the rows' pitch past C_out * C_in is never written
         dU[:, :C_out * C_in] += partial[:, :C_out * C_in]
-    run_parts(_filter_adjoint, _parts(C_out), dU, grad_w)
-    return grad_w
+    return _weight_gradient(dU, C_out, C_in, x.dtype)
