@@ -14,7 +14,7 @@ import numpy as np
 from numba import get_num_threads, njit
 
 from .blas import run_split, split_ranges
-from .layout import batch_last
+from .layout import first_axis_last
 
 
 @njit(nogil=True, fastmath=True, cache=True)
@@ -259,5 +259,5 @@ def backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups, scrat
         return total.reshape(C_out, C_group, KH, KW)
     grad_w = np.empty((groups, per_group, 1, rows), dtype=x.dtype)
     for g in range(groups):
-        batch_last(total[g].reshape(rows, per_group, 1), grad_w[g])
+        first_axis_last(total[g].reshape(rows, per_group, 1), grad_w[g])
     return grad_w.reshape(C_out, C_group, KH, KW)

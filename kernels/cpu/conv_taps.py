@@ -23,7 +23,7 @@ import functools
 import numpy as np
 
 from .blas import gemm, has_gemm, run_split, split_ranges
-from .layout import batch_first, batch_last, taps_first, taps_last
+from .layout import first_axis_last, last_axis_first
 
 # The share of im2col's (tap, position) products that must read padding for the taps to pay:
 # their GEMMs are narrower (one row of positions), and three layout changes are added.
@@ -73,14 +73,14 @@ def applies(x_shape, w_shape, dtype, stride, groups, OH, OW, padding, dilation):
 def _batch_last_copy(a):
     N, C, H, W = a.shape
     out = np.empty((C, H * W, N), dtype=a.dtype)
-    batch_last(a.reshape(N, C, H * W), out)
+    first_axis_last(a.reshape(N, C, H * W), out)
     return out
 
 
 def _taps_first_copy(w):
     C_out, C_in, KH, KW = w.shape
     out = np.empty((KH * KW, C_out, C_in), dtype=w.dtype)
-    taps_first(w.reshape(C_out, C_in, KH * KW), out)
+    last_axis_first(w.reshape(C_out, C_in, KH * KW), np.zeros(C_out, w.dtype), out)
     return out
 
 
@@ -103,7 +103,7 @@ def forward(x, w, bias, padding, dilation, OH, OW):
 
     run_split(work, split_ranges(C_out, C_out * C_in * KH * KW * OH * OW * N))
     y = np.empty((N, C_out, OH, OW), dtype=x.dtype)
-    batch_first(y_t, bias, y.reshape(N, C_out, OH * OW))
+    last_axis_first(y_t, bias, y.reshape(N, C_out, OH * OW))
     return y
 
 
@@ -133,7 +133,7 @@ def backward(grad_y, x, w, need_input, need_weight, padding, dilation):
 
         run_split(input_part, split_ranges(C_in, multiply_adds))
         grad_x = np.empty((N, C_in, H, W), dtype=grad_y.dtype)
-        batch_first(grad_x_t, np.zeros(C_in, grad_y.dtype), grad_x.reshape(N, C_in, H * W))
+        last_axis_first(grad_x_t, np.zeros(C_in, grad_y.dtype), grad_x.reshape(N, C_in, H * W))
     if need_weight:
         x_t = _batch_last_copy(x)
         grad_w_t = np.empty((KH * KW, C_out, C_in), dtype=grad_y.dtype)
@@ -154,5 +154,5 @@ def backward(grad_y, x, w, need_input, need_weight, padding, dilation):
 
         run_split(weight_part, split_ranges(C_out, multiply_adds))
         grad_w = np.empty(w.shape, dtype=grad_y.dtype)
-        taps_last(grad_w_t, grad_w.reshape(C_out, C_in, KH * KW))
+        first_axis_last(grad_w_t, grad_w.reshape(C_out, C_in, KH * KW))
     return grad_x, grad_w

@@ -32,7 +32,7 @@ import numpy as np
 from numba import get_num_threads, njit
 
 from .blas import run_split
-from .layout import batch_last
+from .layout import first_axis_last
 from .parallel import NoAliasArguments, run_parts
 from .winograd_tiles import grad_output_transform, input_transform, output_transform
 
@@ -91,10 +91,10 @@ def _transformed_filters(w, U, flipped):
     taps = w.reshape(C_out, C_in, 9)
     if flipped:
         S = np.empty((C_out, 9, C_in), dtype=w.dtype)
-        batch_last(taps.transpose(1, 0, 2), S)
+        first_axis_last(taps.transpose(1, 0, 2), S)
     else:
         S = np.empty((C_in, 9, C_out), dtype=w.dtype)
-        batch_last(taps, S)
+        first_axis_last(taps, S)
     parts = _parts(S.shape[0])
     Z = np.empty((parts, 18 * S.shape[2]), dtype=w.dtype)
     run_parts(_filter_transform, parts, S, Z, U, flipped)
@@ -138,7 +138,7 @@ def _weight_gradient(dU, C_out, C_in, dtype):
     out = np.empty((C_out, 9, C_in), dtype=dtype)
     run_parts(_filter_adjoint, parts, dU, np.empty((parts, 18 * C_in), dtype=dtype), out)
     grad_w = np.empty((C_out, C_in, 3, 3), dtype=dtype)
-    batch_last(out.transpose(1, 0, 2), grad_w.reshape(C_out, C_in, 9))
+    first_axis_last(out.transpose(1, 0, 2), grad_w.reshape(C_out, C_in, 9))
     return grad_w
 
 
