@@ -9,6 +9,7 @@ Inputs are always recorded before their consumers, so visiting nodes in decreasi
 only from the output tensors, so it is freed when they die.
 """
 import itertools
+import sys
 import weakref
 from heapq import heappop, heappush
 
@@ -195,13 +196,31 @@ class Function:
         return grads if isinstance(grads, tuple) else (grads,)
 
 
-def _accumulate(tensor, grad):
+# References to a gradient that only the tape holds, seen from _run_tape's loop: the tuple
+# backward returned, zip's result tuple, the loop variable, and getrefcount's argument
+_TAPE_ONLY_REFERENCES = 4
+
+
+def _adoptable(grad, tensor):
+    """Whether grad, which no one else references, can become tensor.grad as it is: an array of
+    tensor's kind and dtype, C-contiguous and writeable (CuPy's always are), whose memory no other
+    array shares (its base, a Numba allocation or the array it views, is held by it alone)."""
+    return (type(grad) is type(tensor._data) and grad.dtype == tensor._data.dtype
+            and grad.flags.c_contiguous and getattr(grad.flags, "writeable", True)
+            and (grad.base is None or sys.getrefcount(grad.base) == 2))  # grad's and the argument
+
+
+def _accumulate(tensor, grad, adopt=False):
+    """Add grad into tensor.grad. A first gradient is copied, unless `adopt` says no one else
+    holds it and _adoptable agrees (as torch's AccumulateGrad steals it): a copy of every weight's
+    gradient in every step saved."""
     if grad.shape != tensor._data.shape:
         raise RuntimeError(f"internal error: gradient of shape {tuple(grad.shape)} for a tensor of "
                            f"shape {tuple(tensor.shape)}")
     if tensor.grad is None:
-        tensor.grad = Tensor._make(tensor._backend.xp.array(grad, dtype=tensor._data.dtype),
-                                   tensor._backend)
+        if not (adopt and _adoptable(grad, tensor)):
+            grad = tensor._backend.xp.array(grad, dtype=tensor._data.dtype)
+        tensor.grad = Tensor._make(grad, tensor._backend)
     else:
         tensor.grad._data += grad
 
@@ -355,7 +374,8 @@ def _run_tape(root, grad, retain_graph):
             if isinstance(edge, Tensor):
                 if not _leaf_hooks_registered or getattr(edge, "_hooks", None) is None:
                     if input_grad is not None:
-                        _accumulate(edge, input_grad)
+                        adopt = sys.getrefcount(input_grad) <= _TAPE_ONLY_REFERENCES
+                        _accumulate(edge, input_grad, adopt)
                     continue
                 if hooked is None:
                     hooked = _hooked_leaf_uses(root)

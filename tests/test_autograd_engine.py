@@ -341,3 +341,101 @@ def test_backward_frees_saved_arrays_without_retain_graph():
         tracemalloc.stop()
     assert held > 2 ** 20  # the graph did hold > 1 MiB of saved arrays (sanity)
     assert after < 2 ** 20 // 2, f"{after / 2 ** 20:.2f} MiB still held by a graph after backward"
+
+
+# ------------------------------------------------------------------------------------------------
+# a leaf's first gradient: adopted when only the tape holds it, copied when anything else may
+# ------------------------------------------------------------------------------------------------
+
+def gradient_op(make_grads):
+    """f(a, b) = a + b whose backward returns make_grads(self, grad) and records (weakly) the
+    arrays it returned, so that holding them keeps no reference."""
+    returned = []
+
+    class Op(mg.autograd.Function):
+        def forward(self, a, b):
+            return a + b
+
+        def backward(self, grad):
+            grads = make_grads(self, grad)
+            returned.extend(weakref.ref(g) for g in grads if g is not None)
+            return grads
+    return Op.apply, returned
+
+
+def leaves(rng, n):
+    return [mg.tensor(rng.standard_normal(n).astype(np.float32), requires_grad=True)
+            for _ in range(2)]
+
+
+def test_fresh_gradients_become_grad_without_a_copy():
+    rng = np.random.default_rng(0)
+    n = int(rng.integers(2, 50))
+    for make in (lambda self, g: (g * 2, g * 3),  # NumPy's own arrays
+                 lambda self, g: tuple(np.stack([g * 2, g * 3])[::1].copy()[i] * 1 for i in (0, 1)),
+                 lambda self, g: ((g * 2).reshape(1, -1).reshape(-1), (g * 3)[::1])):  # views
+        op, returned = gradient_op(make)
+        a, b = leaves(rng, n)
+        upstream = rng.standard_normal(n).astype(np.float32)
+        op(a, b).backward(mg.tensor(upstream))
+        assert a.grad._data is returned[0]() and b.grad._data is returned[1]()
+        np.testing.assert_allclose(a.grad.numpy(), 2 * upstream, rtol=1e-6)
+        np.testing.assert_allclose(b.grad.numpy(), 3 * upstream, rtol=1e-6)
+
+
+def test_gradients_held_elsewhere_are_copied():
+    rng = np.random.default_rng(1)
+    n = int(rng.integers(2, 50))
+    kept = []
+
+    def keep(self, g):
+        self.kept = g * 2
+        kept.append(self.kept)
+        return self.kept, None
+
+    def shared_base(self, g):
+        both = np.stack([g * 2, g * 3])
+        return both[0], both[1]
+
+    cases = {"kept by the op": keep,
+             "one array for both": lambda self, g: (g * 2,) * 2,
+             "views of one array": shared_base,
+             "the incoming gradient itself": lambda self, g: (g, None)}
+    for name, make in cases.items():
+        op, returned = gradient_op(make)
+        a, b = leaves(rng, n)
+        upstream = rng.standard_normal(n).astype(np.float32)
+        y = op(a, b)
+        y.backward(mg.tensor(upstream), retain_graph=True)
+        given = [r() for r in returned]
+        first = [None if t.grad is None else t.grad.numpy().copy() for t in (a, b)]
+        snapshot = [g.copy() for g in given if g is not None]
+        y.backward(mg.tensor(upstream))  # accumulates into .grad in place
+        for g, before in zip(given, snapshot):
+            np.testing.assert_array_equal(g, before, err_msg=f"{name}: a later += wrote into it")
+        for t, value in zip((a, b), first):
+            if value is not None:
+                np.testing.assert_allclose(t.grad.numpy(), 2 * value, rtol=1e-6, err_msg=name)
+        assert a.grad._data is not b.grad._data if b.grad is not None else True
+
+
+def test_adopted_gradients_train_as_before():
+    """A model's weights adopt their gradients (no copy) and two steps still match torch's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((8, 3, 9, 9)).astype(np.float32)
+    nets = []
+    for lib in (mg, torch):
+        lib.manual_seed(0)
+        nets.append(lib.nn.Sequential(lib.nn.Conv2d(3, 4, 3), lib.nn.ReLU(), lib.nn.Flatten(),
+                                      lib.nn.Linear(4 * 7 * 7, 5)))
+    nets[0].load_state_dict({k: v.detach().numpy() for k, v in nets[1].state_dict().items()})
+    for net, lib in zip(nets, (mg, torch)):
+        optimizer = lib.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        for _ in range(2):
+            optimizer.zero_grad()
+            (net(lib.tensor(x)) ** 2).mean().backward()
+            optimizer.step()
+    for (name, p), q in zip(nets[0].named_parameters(), nets[1].parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-4, atol=1e-5,
+                                   err_msg=name)
