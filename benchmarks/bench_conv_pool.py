@@ -122,6 +122,10 @@ def cases():
         conv_case("d2l 96x96 conv3x3 256->512 s2 6x6 b32", 32, 256, 512, 6, 3, stride=2,
                   padding=1),
         conv_case("d2l 96x96 conv3x3 512->512 3x3 b32", 32, 512, 512, 3, 3, padding=1),
+        # DenseNet's growth layers (C_in -> 32) on 3x32x32 inputs' 8x8 and 4x4 planes
+        conv_case("d2l densenet conv3x3 160->32 8x8 b32", 32, 160, 32, 8, 3, padding=1),
+        conv_case("d2l densenet conv3x3 96->32 4x4 b32", 32, 96, 32, 4, 3, padding=1),
+        conv_case("d2l densenet conv3x3 192->32 4x4 b32", 32, 192, 32, 4, 3, padding=1),
     ]
 
 

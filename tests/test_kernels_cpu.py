@@ -129,6 +129,27 @@ def test_conv2d_tap_gemms_match_torch(case, dtype, n):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@EXAMPLES
+@given(case=conv_cases(), n=st.integers(0, 40))
+def test_conv2d_channels_last_matches_torch(case, dtype, n):
+    # Force the channels-last im2col (conv_channels_last.py) on every ungrouped layer, with the
+    # samples split across threads and chunks of one or more samples however small the layer.
+    from minigrad.kernels.cpu import blas, conv_channels_last
+    from minigrad.kernels.cpu import conv as conv_module
+    case = dict(case, n=n, groups=1, c_in=case["c_in"] // case["groups"],
+                c_out=case["c_out"] // case["groups"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PRODUCT", 0)
+        patch.setattr(conv_module, "WINOGRAD_MIN_TILES", 1 << 40)
+        patch.setattr(conv_channels_last, "MAX_POSITIONS", 1 << 40)
+        patch.setattr(conv_channels_last, "MAX_OUT_CHANNELS", 1 << 40)
+        patch.setattr(conv_channels_last, "MIN_ROWS", case["seed"] % 3 * 9 + 1)
+        patch.setattr(conv_channels_last, "CHUNK_BYTES", 1)
+        patch.setattr(blas, "SPLIT_MULTIPLY_ADDS", 1)
+        test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n, c_in, c_out, size", [
     (3, 256, 256, (3, 3)),    # ResNet-18's last stage at 96x96 inputs
     (2, 256, 320, (4, 5)),    # rectangular planes, channels widening
@@ -151,6 +172,14 @@ def test_wide_layers_on_small_planes_route_to_the_tap_gemms_and_match_torch(n, c
     ((128, 512, 3, 3), (512, 512, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "taps"),  # tiles: border
     ((32, 256, 8, 8), (256, 256, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "winograd"),  # 84% live
     ((32, 128, 4, 4), (128, 128, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "im2col"),  # narrow
+    ((32, 192, 4, 4), (32, 192, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "channels_last"),  # DenseNet
+    ((32, 160, 3, 3), (32, 160, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "channels_last"),
+    ((128, 160, 3, 3), (32, 160, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "winograd"),  # 128 tiles
+    ((32, 64, 8, 8), (64, 64, 3, 3), ((2, 2), (1, 1), (1, 1), 1), "channels_last"),  # 4x4 out
+    ((32, 160, 8, 8), (32, 160, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "winograd"),
+    ((32, 64, 8, 8), (65, 64, 3, 3), ((2, 2), (1, 1), (1, 1), 1), "im2col"),  # 65 channels
+    ((32, 64, 5, 5), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "im2col"),  # 25 positions
+    ((32, 64, 4, 4), (64, 32, 3, 3), ((1, 1), (1, 1), (1, 1), 2), "im2col"),  # grouped
     ((32, 256, 4, 4), (256, 256, 3, 3), ((2, 2), (1, 1), (1, 1), 1), "im2col"),  # strided
     ((32, 256, 4, 4), (256, 128, 3, 3), ((1, 1), (1, 1), (1, 1), 2), "im2col"),  # grouped
 ])
