@@ -10,8 +10,8 @@ the table shows medians. ratio = torch_ms / minigrad_ms: above 1 means minigrad 
 The process holds two OpenMP runtimes (Numba's and PyTorch's); with the default policy each one's
 idle workers spin on the cores the other needs, and in this step-by-step interleaving minigrad then
 effectively runs on one core (measured: the 1x1 stride-2 layers take 4.4 ms alone, 8-10 ms right
-after a torch step). So OMP_WAIT_POLICY=PASSIVE is set for both before either loads, as in
-bench_lenet.py and bench_models.py (PyTorch's LeNet step alone: 35 ms with either policy).
+after a torch step). So both run under machine.share_openmp_cores's policy, set before either
+loads: a short spin, then sleep.
 """
 import argparse
 import os
@@ -20,13 +20,14 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from machine import machine_lines  # noqa: E402
+from machine import machine_lines, share_openmp_cores  # noqa: E402
+
+share_openmp_cores()
 
 from minigrad.kernels import cpu as K  # noqa: E402
 

@@ -10,13 +10,12 @@ procedure written for torch, on the same images; it prints both final accuracies
 AlexNet's training steps on its batches (images/s trained): the loader must keep ahead.
 """
 import argparse
-import os
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # two OpenMP runtimes in one process
+import numpy as np
+from machine import machine_lines, share_openmp_cores
 
-import numpy as np  # noqa: E402
-from machine import machine_lines  # noqa: E402
+share_openmp_cores()
 
 THREADS = 2
 

@@ -19,10 +19,10 @@ import subprocess
 import sys
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numpy as np
+from machine import machine_lines, share_openmp_cores
 
-import numpy as np  # noqa: E402
-from machine import machine_lines  # noqa: E402
+share_openmp_cores()
 
 GLOBAL_BATCH = {"lenet": 256, "resnet18": 32}
 INPUT = {"lenet": (1, 28, 28), "resnet18": (3, 32, 32)}

@@ -5,10 +5,8 @@
     python benchmarks/bench_lenet.py --first-step     # import -> first step, Numba cache cold / warm
     python benchmarks/bench_lenet.py --epoch          # one Fashion-MNIST epoch as the demo trains it
 
-Both libraries use 2 threads. OMP_WAIT_POLICY=PASSIVE is set before either is imported: the process
-holds two OpenMP runtimes (Numba's and PyTorch's), and with the default policy each one's idle
-workers spin on the cores the other needs, which slows whichever runs second (measured: PyTorch's
-LeNet step alone 35 ms with either policy; minigrad's 57 ms alone, 124 ms beside spinning workers).
+Both libraries use 2 threads, under one OpenMP policy set before either is imported
+(machine.share_openmp_cores: the process holds two OpenMP runtimes, Numba's and PyTorch's).
 """
 import argparse
 import os
@@ -17,10 +15,10 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numpy as np
+from machine import machine_lines, share_openmp_cores
 
-import numpy as np  # noqa: E402
-from machine import machine_lines  # noqa: E402
+share_openmp_cores()
 
 THREADS = 2
 

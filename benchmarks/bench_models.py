@@ -15,9 +15,8 @@ variant (3x3 stride-1 stem, no pool: 32x32 down to 4x4, the CIFAR shape, ~16x th
 copied into minigrad, and the first step's losses are cross-checked. Prints the median ms of each
 library and the ratio torch_ms / minigrad_ms (above 1: minigrad is faster).
 
-Thread pools: the process holds two OpenMP runtimes (Numba's and PyTorch's); with the default
-policy each one's idle workers spin on the cores the other needs, so OMP_WAIT_POLICY=PASSIVE is
-set before either loads (as in bench_lenet.py); benchmarks/machine.py's lines say where it ran.
+Thread pools: the process holds two OpenMP runtimes (Numba's and PyTorch's), under one policy set
+before either loads (machine.share_openmp_cores); benchmarks/machine.py's lines say where it ran.
 """
 import argparse
 import os
@@ -26,10 +25,10 @@ import subprocess
 import sys
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numpy as np
+from machine import machine_lines, share_openmp_cores
 
-import numpy as np  # noqa: E402
-from machine import machine_lines  # noqa: E402
+share_openmp_cores()
 
 
 def torch_models():

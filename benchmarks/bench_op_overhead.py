@@ -10,7 +10,9 @@ import statistics
 import time
 
 import numpy as np
-from machine import machine_lines
+from machine import machine_lines, share_openmp_cores
+
+share_openmp_cores()
 
 
 def chain(mod, x, w, n_ops):

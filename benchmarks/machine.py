@@ -10,6 +10,18 @@ import re
 OPENBLAS_PREFIXES = ("scipy_openblas_", "openblas_")
 
 
+def share_openmp_cores():
+    """Before either library loads: the OpenMP policy minigrad sets for itself (kernels/cpu), for
+    both runtimes in the process (Numba's and PyTorch's). Idle workers spin for about 0.1 ms,
+    then sleep: spinning for long, as by default, they would take the cores the other library
+    needs; sleeping at once, each parallel region waits for its workers to wake, which on a KVM
+    guest costs tens of microseconds (README, Benchmarks) and taxed PyTorch, whose steps hold
+    more parallel regions, more than minigrad. A wait policy set by the caller wins."""
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
+
 def cpu_line(threads):
     model = platform.processor() or "?"
     try:
@@ -82,5 +94,6 @@ def machine_lines(threads):
         pass
     lines.append(f"Numba {numba.__version__}: threading layer {layer}, "
                  f"{numba.get_num_threads()} threads, OMP_WAIT_POLICY="
-                 f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+                 f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, GOMP_SPINCOUNT="
+                 f"{os.environ.get('GOMP_SPINCOUNT', 'unset')}")
     return lines

@@ -198,6 +198,19 @@ def test_tap_gemms_need_numpys_blas(monkeypatch):
                                  (1, 1), (1, 1))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_im2col_gemms_run_without_numpys_blas(monkeypatch, dtype):
+    # Without NumPy's OpenBLAS the im2col kernels call a loop GEMM of the same signature.
+    from minigrad.kernels.cpu import blas
+    from minigrad.kernels.cpu import conv as conv_module
+    monkeypatch.setattr(blas, "_gemms", {})
+    monkeypatch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PRODUCT", 0)
+    assert blas.kernel_gemm(dtype) is not None
+    case = dict(n=3, c_in=4, c_out=6, size=(7, 6), kernel=(3, 2), stride=(2, 1), padding=(1, 0),
+                dilation=(1, 2), groups=2, bias=True, seed=5)
+    test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
+
+
 def test_tap_blocks_cover_each_live_pair_once():
     from minigrad.kernels.cpu import conv_taps
     for H, W, KH, KW, ph, pw, dh, dw in [(3, 3, 3, 3, 1, 1, 1, 1), (4, 6, 3, 5, 1, 2, 1, 1),

@@ -18,7 +18,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import get_num_threads
+from numba import get_num_threads, njit
 
 _SET_THREADS_SYMBOLS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
                         "openblas_set_num_threads64_", "openblas_set_num_threads")
@@ -136,6 +136,61 @@ _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 def has_gemm(dtype):
     return np.dtype(dtype) in _gemms
+
+
+_loop_gemms = {}
+
+
+def kernel_gemm(dtype):
+    """cblas ?gemm for a Numba kernel to take as an argument and call through gemm_rows (on
+    Numba's threads: no Python thread to wake, none to compete with its spinning workers):
+    NumPy's OpenBLAS's, or where none was found a loop of the same signature (slow, correct)."""
+    dtype = np.dtype(dtype)
+    if dtype in _gemms:
+        return _gemms[dtype]
+    if dtype not in _loop_gemms:
+        _loop_gemms[dtype] = _compile_loop_gemm(dtype)
+    return _loop_gemms[dtype]
+
+
+def _compile_loop_gemm(dtype):
+    from numba import carray, cfunc, types
+    scalar = types.float32 if dtype == np.float32 else types.float64
+    enum, integer, pointer = types.intc, types.int64, types.voidptr
+
+    @cfunc(types.void(enum, enum, enum, integer, integer, integer, scalar, pointer, integer,
+                      pointer, integer, scalar, pointer, integer), cache=True)
+    def loop_gemm(order, trans_a, trans_b, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc):
+        A = carray(a, ((K if trans_a == _TRANS else M), lda), dtype)
+        B = carray(b, ((N if trans_b == _TRANS else K), ldb), dtype)
+        C = carray(c, (M, ldc), dtype)
+        for i in range(M):
+            for j in range(N):
+                total = alpha * 0  # beta 0: C may hold garbage, even NaN
+                if beta != 0:
+                    total = beta * C[i, j]
+                for k in range(K):
+                    left = A[k, i] if trans_a == _TRANS else A[i, k]
+                    right = B[j, k] if trans_b == _TRANS else B[k, j]
+                    total += alpha * left * right
+                C[i, j] = total
+    return loop_gemm.ctypes
+
+
+@njit(inline="always")
+def gemm_rows(gemm, trans_a, trans_b, a, b, c, beta):
+    """c = op(a) @ op(b) + beta c through kernel_gemm's `gemm`, for 2-D arrays whose rows are
+    contiguous (at any row stride); op(a) = a.T when trans_a."""
+    M, K = (a.shape[1], a.shape[0]) if trans_a else (a.shape[0], a.shape[1])
+    N = b.shape[0] if trans_b else b.shape[1]
+    if M == 0 or N == 0:
+        return
+    size = a.itemsize
+    lda = max(1, a.strides[0] // size, a.shape[1])
+    ldb = max(1, b.strides[0] // size, b.shape[1])
+    ldc = max(1, c.strides[0] // size, c.shape[1])
+    gemm(_ROW_MAJOR, _TRANS if trans_a else _NO_TRANS, _TRANS if trans_b else _NO_TRANS, M, N, K,
+         1.0, a.ctypes.data, lda, b.ctypes.data, ldb, beta, c.ctypes.data, ldc)
 
 
 def gemm(dtype, trans_a, trans_b, M, N, K, a, lda, b, ldb, beta, c, ldc):

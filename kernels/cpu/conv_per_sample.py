@@ -5,16 +5,17 @@ floats, 75 MB), so building it and reading it back in the GEMM goes to DRAM twic
 sample's columns (2.4 MB there) stay in cache between the im2col and the GEMM that reads them, and
 the per-sample GEMM writes y[n] in its final (C_out, OH * OW) layout: no layout pass either.
 
-Each of T Python threads (T = Numba's thread count) takes a contiguous range of samples and runs
-serial Numba kernels (nogil) and single-threaded OpenBLAS GEMMs (see blas.py) on it, with its own
-scratch buffers; it owns the y[n] / grad_x[n] it writes, and sums the weight gradient of its
-samples into its own partial sum, added up at the end.
+Each of T parts (T = Numba's thread count, parallel.run_parts) takes a contiguous range of samples
+and runs the serial kernels and single-threaded OpenBLAS GEMMs (blas.gemm_rows) on it, with its
+own slice of each scratch buffer; it owns the y[n] / grad_x[n] it writes, and sums the weight
+gradient of its samples into its own partial sum, added up at the end.
 """
 import numpy as np
 from numba import get_num_threads, njit
 
-from .blas import run_split, split_ranges
+from .blas import gemm_rows, kernel_gemm, split_ranges
 from .layout import first_axis_last
+from .parallel import NoAliasArguments, run_parts
 
 
 @njit(nogil=True, fastmath=True, cache=True)
@@ -143,35 +144,95 @@ def _chunk(N, rows, P, itemsize):
     return max(1, min(-(-CHUNK_COLUMNS // P), by_size, -(-N // max(1, get_num_threads()))))
 
 
+@njit(inline="always")
+def _samples_of(part, parts, N):
+    return part * N // parts, (part + 1) * N // parts
+
+
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _forward_part(part, parts, gemm, x, w_groups, bias, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW,
+                  S, columns, product, padded, y):
+    """Part `part` of `parts` of the samples, S per chunk: y (N, C_out, P) = w @ columns + bias,
+    in part's own slices of the scratch arrays columns, product and padded."""
+    lo, hi = _samples_of(part, parts, x.shape[0])
+    groups, per_group, rows = w_groups.shape
+    P = OH * OW
+    block, out, pad = columns[part], product[part], padded[part]
+    for start in range(lo, hi, S):
+        count = min(S, hi - start)
+        im2col_samples(x, start, count, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, block, pad)
+        for g in range(groups):
+            gemm_rows(gemm, False, False, w_groups[g], block[g * rows:(g + 1) * rows, :count * P],
+                      out[g * per_group:(g + 1) * per_group, :count * P], 0.0)
+        scatter_samples(out, bias, start, count, y)
+
+
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _input_gradient_part(part, parts, gemm, grad_y, w_groups, KH, KW, sh, sw, ph, pw, dh, dw,
+                         S, columns, gathered, padded, grad_x):
+    """grad_x of part's samples: the columns' gradient w^T @ grad_y, summed back by col2im."""
+    lo, hi = _samples_of(part, parts, grad_y.shape[0])
+    groups, per_group, rows = w_groups.shape
+    OH, OW = grad_y.shape[2], grad_y.shape[3]
+    P = OH * OW
+    grad_y_planes = grad_y.reshape(grad_y.shape[0], grad_y.shape[1], P)
+    block, g_block, pad = columns[part], gathered[part], padded[part]
+    for start in range(lo, hi, S):
+        count = min(S, hi - start)
+        gather_samples(grad_y_planes, start, count, g_block)
+        for g in range(groups):
+            gemm_rows(gemm, True, False, w_groups[g],
+                      g_block[g * per_group:(g + 1) * per_group, :count * P],
+                      block[g * rows:(g + 1) * rows, :count * P], 0.0)
+        col2im_samples(block, grad_x, start, count, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, pad)
+
+
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _weight_gradient_part(part, parts, gemm, grad_y, x, KH, KW, sh, sw, ph, pw, dh, dw,
+                          transposed, S, columns, gathered, padded, totals):
+    """Part's samples' weight gradient into totals[part]: (groups, per_group, rows) += grad_y @
+    columns^T, or its transpose (groups, rows, per_group) += columns @ grad_y^T."""
+    N, C_out, OH, OW = grad_y.shape
+    lo, hi = _samples_of(part, parts, N)
+    total = totals[part]
+    groups = total.shape[0]
+    rows, per_group = (total.shape[1], total.shape[2]) if transposed else (total.shape[2],
+                                                                             total.shape[1])
+    P = OH * OW
+    grad_y_planes = grad_y.reshape(N, C_out, P)
+    block, g_block, pad = columns[part], gathered[part], padded[part]
+    total[...] = 0
+    for start in range(lo, hi, S):
+        count = min(S, hi - start)
+        im2col_samples(x, start, count, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, block, pad)
+        gather_samples(grad_y_planes, start, count, g_block)
+        for g in range(groups):
+            x_rows = block[g * rows:(g + 1) * rows, :count * P]
+            y_rows = g_block[g * per_group:(g + 1) * per_group, :count * P]
+            if transposed:
+                gemm_rows(gemm, False, True, x_rows, y_rows, total[g], 1.0)
+            else:
+                gemm_rows(gemm, False, True, y_rows, x_rows, total[g], 1.0)
+
+
+def _parts(N, multiply_adds):
+    return len(split_ranges(N, multiply_adds))
+
+
 def forward(x, w, bias, stride, padding, dilation, groups, OH, OW, scratch):
     N, C_in = x.shape[:2]
     C_out, C_group, KH, KW = w.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     rows, per_group, P = C_group * KH * KW, C_out // groups, OH * OW
-    w_groups = w.reshape(groups, per_group, rows)
     y = np.empty((N, C_out, OH, OW), dtype=x.dtype)
-    y_planes = y.reshape(N, C_out, P)
-    column_bias = bias.reshape(C_out, 1)
-
     S = _chunk(N, groups * rows, P, x.dtype.itemsize)
-
-    def work(lo, hi):
-        columns = scratch("columns", (C_in * KH * KW, S * P), x.dtype)
-        product = scratch("product", (groups, per_group, S * P), x.dtype)
-        padded = scratch("padded", (C_in, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), x.dtype)
-        for start in range(lo, hi, S):
-            count = min(S, hi - start)
-            im2col_samples(x, start, count, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, columns, padded)
-            if count == 1:  # the GEMM writes y[n] in place
-                np.matmul(w_groups, columns[:, :P].reshape(groups, rows, P),
-                          out=y[start].reshape(groups, per_group, P))
-                y[start].reshape(C_out, P)[...] += column_bias
-                continue
-            block = product[:, :, :count * P]
-            np.matmul(w_groups, columns[:, :count * P].reshape(groups, rows, count * P), out=block)
-            scatter_samples(product.reshape(C_out, S * P), bias, start, count, y_planes)
-
-    run_split(work, split_ranges(N, N * C_out * rows * P))
+    parts = _parts(N, N * C_out * rows * P)
+    run_parts(_forward_part, parts, kernel_gemm(x.dtype), x, w.reshape(groups, per_group, rows),
+              bias, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, S,
+              scratch("columns", (parts, C_in * KH * KW, S * P), x.dtype),
+              scratch("product", (parts, C_out, S * P), x.dtype),
+              scratch("padded", (parts, C_in, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), x.dtype),
+              y.reshape(N, C_out, P))
     return y
 
 
@@ -181,30 +242,15 @@ def backward_input(grad_y, w, x_shape, stride, padding, dilation, groups, scratc
     _, C_in, H, W = x_shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     rows, per_group, P = C_group * KH * KW, C_out // groups, OH * OW
-    w_t = w.reshape(groups, per_group, rows).transpose(0, 2, 1)  # BLAS reads it transposed
-    grad_x = np.empty((N, C_in, H, W), dtype=grad_y.dtype)
-    grad_y_planes = grad_y.reshape(N, C_out, P)
-
-    S = _chunk(N, groups * rows, P, grad_y.dtype.itemsize)
-
-    def work(lo, hi):
-        columns = scratch("columns", (groups, rows, S * P), grad_y.dtype)
-        gathered = scratch("product", (C_out, S * P), grad_y.dtype)
-        padded = scratch("padded", (C_in, H + 2 * ph, W + 2 * pw), grad_y.dtype)
-        for start in range(lo, hi, S):
-            count = min(S, hi - start)
-            if count == 1:
-                block = columns[:, :, :P]
-                np.matmul(w_t, grad_y[start].reshape(groups, per_group, P), out=block)
-            else:
-                gather_samples(grad_y_planes, start, count, gathered)
-                block = columns[:, :, :count * P]
-                np.matmul(w_t, gathered[:, :count * P].reshape(groups, per_group, count * P),
-                          out=block)
-            col2im_samples(columns.reshape(groups * rows, S * P), grad_x, start, count, KH, KW, sh,
-                           sw, ph, pw, dh, dw, OH, OW, padded)
-
-    run_split(work, split_ranges(N, N * C_out * rows * P))
+    dtype = grad_y.dtype
+    grad_x = np.empty((N, C_in, H, W), dtype=dtype)
+    S = _chunk(N, groups * rows, P, dtype.itemsize)
+    parts = _parts(N, N * C_out * rows * P)
+    run_parts(_input_gradient_part, parts, kernel_gemm(dtype), grad_y,
+              w.reshape(groups, per_group, rows), KH, KW, sh, sw, ph, pw, dh, dw, S,
+              scratch("columns", (parts, groups * rows, S * P), dtype),
+              scratch("gathered", (parts, C_out, S * P), dtype),
+              scratch("padded", (parts, C_in, H + 2 * ph, W + 2 * pw), dtype), grad_x)
     return grad_x
 
 
@@ -223,37 +269,19 @@ def backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups, scrat
     _, C_group, KH, KW = w_shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     rows, per_group, P = C_group * KH * KW, C_out // groups, OH * OW
-    grad_y_planes = grad_y.reshape(N, C_out, P)
     transposed = rows > per_group and N * P >= TRANSPOSED_MIN_POSITIONS
     shape = (groups, rows, per_group) if transposed else (groups, per_group, rows)
-
     S = _chunk(N, groups * rows, P, x.dtype.itemsize)
-
-    def work(lo, hi):
-        columns = scratch("columns", (C_in * KH * KW, S * P), x.dtype)
-        gathered = scratch("gathered", (C_out, S * P), x.dtype)
-        padded = scratch("padded", (C_in, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), x.dtype)
-        total = (np.empty if hi > lo else np.zeros)(shape, dtype=x.dtype)  # an empty batch: 0
-        product = scratch("weights", shape, x.dtype)
-        for start in range(lo, hi, S):
-            count = min(S, hi - start)
-            im2col_samples(x, start, count, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, columns, padded)
-            if count == 1:
-                block_y = grad_y[start].reshape(groups, per_group, P)
-            else:
-                gather_samples(grad_y_planes, start, count, gathered)
-                block_y = gathered[:, :count * P].reshape(groups, per_group, count * P)
-            block_x = columns[:, :count * P].reshape(groups, rows, count * P)
-            a, b = (block_x, block_y) if transposed else (block_y, block_x)
-            # the first chunk's product is the sum so far: no add
-            np.matmul(a, b.transpose(0, 2, 1), out=total if start == lo else product)
-            if start != lo:
-                total += product
-        return total
-
-    partials = run_split(work, split_ranges(N, N * C_out * rows * P))
-    total = partials[0]
-    for partial in partials[1:]:
+    parts = _parts(N, N * C_out * rows * P)
+    totals = np.empty((parts,) + shape, dtype=x.dtype)
+    run_parts(_weight_gradient_part, parts, kernel_gemm(x.dtype), grad_y, x, KH, KW, sh, sw, ph,
+              pw, dh, dw, transposed, S,
+              scratch("columns", (parts, C_in * KH * KW, S * P), x.dtype),
+              scratch("gathered", (parts, C_out, S * P), x.dtype),
+              scratch("padded", (parts, C_in, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), x.dtype),
+              totals)
+    total = totals[0]
+    for partial in totals[1:]:
         total += partial
     if not transposed:
         return total.reshape(C_out, C_group, KH, KW)
