@@ -19,9 +19,9 @@ test_kernels_cpu.py's tolerances.
                    dU[k] = sum dM[k]^T @ V[k] over the tiles, V recomputed from x, and
                    dW = G^T dU G (the filter transform's transpose).
 
-The samples are split across Python threads as in conv_per_sample.py: each thread runs serial
-nogil kernels and single-threaded OpenBLAS GEMMs on cache-sized chunks of its samples, owns the
-outputs of its samples and sums its own partial dU. The tile transforms (winograd_tiles.py) work
+The samples are split across Numba's threads as in conv_per_sample.py (parallel.run_parts): each
+part runs the serial kernels and single-threaded OpenBLAS GEMMs (blas.gemm_rows) on cache-sized
+chunks of its samples, owns the outputs of its samples and sums its own partial dU. The tile transforms (winograd_tiles.py) work
 on channels-last copies of the samples, vectorised over the channels; the filter transforms keep
 every intermediate in a scalar (helpers inlined into the kernels, returning tuples) and the
 constants written out, typed as the data (a Python int would promote float32 to float64). The
@@ -31,7 +31,7 @@ arrays are marked noalias (parallel.NoAliasArguments).
 import numpy as np
 from numba import get_num_threads, njit
 
-from .blas import run_split
+from .blas import gemm_rows, kernel_gemm
 from .layout import first_axis_last
 from .parallel import NoAliasArguments, run_parts
 from .winograd_tiles import grad_output_transform, input_transform, output_transform
@@ -163,11 +163,6 @@ def _parts(N):
     return max(1, min(N, get_num_threads()))
 
 
-def _ranges(N):
-    parts = _parts(N)
-    return [(i * N // parts, (i + 1) * N // parts) for i in range(parts)]
-
-
 def _pitch(size, dtype):
     """A row pitch >= size for the 36 rows of transformed data: an odd number of cache lines.
     At a multiple of 4 KB, as (64, 64) matrices would be, the transforms' 36 streams all fall
@@ -176,27 +171,48 @@ def _pitch(size, dtype):
     return (lines | 1) * 64 // np.dtype(dtype).itemsize
 
 
-def _transformed(scratch, role, rows, columns, dtype):
-    """A (36, >= rows * columns) scratch and its 36 (rows, columns) matrices."""
-    flat = scratch(role, (36, _pitch(rows * columns, dtype)), dtype)
-    return flat, flat[:, :rows * columns].reshape(36, rows, columns)
+def _transformed(scratch, role, rows, columns, dtype, parts=1):
+    """`parts` (36, >= rows * columns) scratches of transformed data, one per part."""
+    return scratch(role, (parts, 36, _pitch(rows * columns, dtype)), dtype)
 
 
-def _scratches(scratch, roles, TH, TW, dtype, widest):
-    """The calling thread's scratches for the tile transforms: for each (role, channels, border)
-    a zeroed channels-last plane (TILE TH + border, TILE TW + border, channels), then the six
-    rows of Z, the scratch between a transform's two passes (of up to `widest` channels)."""
-    planes = []
-    for role, channels, border in roles:
-        plane = scratch(role, (TILE * TH + border, TILE * TW + border, channels), dtype)
-        plane[...] = 0
-        planes.append(plane)
-    return planes + list(scratch("winograd_z", (6, 6 * widest), dtype))
+def _planes(scratch, role, parts, rows, columns, channels, dtype):
+    """`parts` zeroed channels-last planes (rows, columns, channels): the tile transforms'
+    scratch, whose border the transforms never write."""
+    planes = scratch(role, (parts, rows, columns, channels), dtype)
+    planes[...] = 0
+    return planes
 
 
-def _blocks(flat):
-    """The six blocks of six rows of a (36, pitch) array of transformed tiles."""
-    return tuple(flat[6 * k:6 * k + 6] for k in range(6))
+@njit(inline="always")
+def _matrix(flat, k, rows, columns):
+    """Transformed matrix k (rows, columns) of a (36, pitch) scratch."""
+    return flat[k, :rows * columns].reshape(rows, columns)
+
+
+@njit(inline="always")
+def _samples_of(part, parts, N):
+    return part * N // parts, (part + 1) * N // parts
+
+
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _forward_part(part, parts, gemm, x, U, bias, ph, pw, TH, TW, S, padded, Z, V, M, tiles, y):
+    """Part `part` of `parts` of the samples, S per chunk: their tiles' V, the 36 GEMMs
+    M[k] = V[k] @ U[k], and y from M, in part's own slices of the scratches."""
+    lo, hi = _samples_of(part, parts, x.shape[0])
+    C_in, C_out = x.shape[1], y.shape[1]
+    pad, z, v, m, out = padded[part], Z[part], V[part], M[part], tiles[part]
+    for start in range(lo, hi, S):
+        count = min(S, hi - start)
+        rows = count * TH * TW
+        input_transform(x, start, count, ph, pw, TH, TW, pad, z[0], z[1], z[2], z[3], z[4], z[5],
+                        v[0:6], v[6:12], v[12:18], v[18:24], v[24:30], v[30:36], 0)
+        for k in range(36):
+            gemm_rows(gemm, False, False, _matrix(v, k, rows, C_in), _matrix(U, k, C_in, C_out),
+                      _matrix(m, k, rows, C_out), 0.0)
+        output_transform(m[0:6], m[6:12], m[12:18], m[18:24], m[24:30], m[30:36], bias, start,
+                         count, TH, TW, z[0], z[1], z[2], z[3], out[0], out[1], out[2], out[3],
+                         out, y, 0)
 
 
 def forward(x, w, bias, padding, OH, OW, scratch, flipped=False):
@@ -208,29 +224,20 @@ def forward(x, w, bias, padding, OH, OW, scratch, flipped=False):
     ph, pw = padding
     TH, TW = -(-OH // TILE), -(-OW // TILE)
     tiles = TH * TW
-    U_flat, U = _transformed(scratch, "winograd_u", C_in, C_out, x.dtype)
-    # on Numba's threads (run_parts), not Python's: right after a parallel kernel its workers
-    # still spin on the cores, and a pool thread waited a scheduler tick behind them
-    _transformed_filters(w, U_flat, flipped)
+    U = _transformed(scratch, "winograd_u", C_in, C_out, x.dtype)[0]
+    _transformed_filters(w, U, flipped)
     y = np.empty((N, C_out, OH, OW), dtype=x.dtype)
     if N == 0:
         return y
     S = _samples_per_chunk(N, C_in + C_out, tiles, x.dtype.itemsize, MIN_TILES)
-
-    def work(lo, hi):
-        padded, *Z = _scratches(scratch, [("winograd_padded", C_in, 2)], TH, TW, x.dtype,
-                                max(C_in, C_out))
-        out_tiles = scratch("winograd_tiles", (TILE, TH, TILE * TW, C_out), x.dtype)
-        for start in range(lo, hi, S):
-            count = min(S, hi - start)
-            V_flat, V = _transformed(scratch, "winograd_v", count * tiles, C_in, x.dtype)
-            M_flat, M = _transformed(scratch, "winograd_m", count * tiles, C_out, x.dtype)
-            input_transform(x, start, count, ph, pw, TH, TW, padded, *Z, *_blocks(V_flat), 0)
-            np.matmul(V, U, out=M)
-            output_transform(*_blocks(M_flat), bias, start, count, TH, TW, *Z[:4], *out_tiles,
-                             out_tiles, y, 0)
-
-    run_split(work, _ranges(N))
+    parts, dtype = _parts(N), x.dtype
+    run_parts(_forward_part, parts, kernel_gemm(dtype), x, U, bias, ph, pw, TH, TW, S,
+              _planes(scratch, "winograd_padded", parts, TILE * TH + 2, TILE * TW + 2, C_in,
+                      dtype),
+              scratch("winograd_z", (parts, 6, 6 * max(C_in, C_out)), dtype),
+              _transformed(scratch, "winograd_v", S * tiles, C_in, dtype, parts),
+              _transformed(scratch, "winograd_m", S * tiles, C_out, dtype, parts),
+              scratch("winograd_tiles", (parts, TILE, TH, TILE * TW, C_out), dtype), y)
     return y
 
 
@@ -241,6 +248,46 @@ def backward_input(grad_y, w, x_shape, padding, scratch):
                    scratch, flipped=True)
 
 
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _batch_transforms_part(part, parts, x, grad_y, ph, pw, TH, TW, padded, padded_y, Z, V, D):
+    """The tiles' V (from x) and dM (from grad_y) of part's samples, at their own rows of the
+    whole batch's V and D."""
+    lo, hi = _samples_of(part, parts, x.shape[0])
+    pad, pad_y, z = padded[part], padded_y[part], Z[part]
+    input_transform(x, lo, hi - lo, ph, pw, TH, TW, pad, z[0], z[1], z[2], z[3], z[4], z[5],
+                    V[0:6], V[6:12], V[12:18], V[18:24], V[24:30], V[30:36], lo)
+    grad_output_transform(grad_y, lo, hi - lo, TH, TW, pad_y, z[0], z[1], z[2], z[3], z[4], z[5],
+                          D[0:6], D[6:12], D[12:18], D[18:24], D[24:30], D[30:36], lo)
+
+
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _weight_gradient_part(part, parts, gemm, x, grad_y, ph, pw, TH, TW, S, padded, padded_y, Z,
+                          V, D, dU):
+    """dU[part][k] = the sum over part's samples of dM[k]^T @ V[k], S samples per chunk."""
+    lo, hi = _samples_of(part, parts, x.shape[0])
+    C_in, C_out = x.shape[1], grad_y.shape[1]
+    pad, pad_y, z, v, d, total = padded[part], padded_y[part], Z[part], V[part], D[part], dU[part]
+    for start in range(lo, hi, S):
+        count = min(S, hi - start)
+        rows = count * TH * TW
+        input_transform(x, start, count, ph, pw, TH, TW, pad, z[0], z[1], z[2], z[3], z[4], z[5],
+                        v[0:6], v[6:12], v[12:18], v[18:24], v[24:30], v[30:36], 0)
+        grad_output_transform(grad_y, start, count, TH, TW, pad_y, z[0], z[1], z[2], z[3], z[4],
+                              z[5], d[0:6], d[6:12], d[12:18], d[18:24], d[24:30], d[30:36], 0)
+        for k in range(36):  # the first chunk's product is the sum so far: no zeros, no add
+            gemm_rows(gemm, True, False, _matrix(d, k, rows, C_out), _matrix(v, k, rows, C_in),
+                      _matrix(total, k, C_out, C_in), 0.0 if start == lo else 1.0)
+
+
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _tile_sums_part(part, parts, gemm, V, D, rows, C_in, C_out, dU):
+    """dU[k] (C_out, C_in) = dM[k]^T @ V[k] over the whole batch's rows, for part's share of the
+    36 k."""
+    for k in range(part * 36 // parts, (part + 1) * 36 // parts):
+        gemm_rows(gemm, True, False, _matrix(D, k, rows, C_out), _matrix(V, k, rows, C_in),
+                  _matrix(dU, k, C_out, C_in), 0.0)
+
+
 def backward_weight(grad_y, x, padding, scratch):
     """grad_w (C_out, C_in, 3, 3) = G^T (sum over tiles of dM[k]^T @ V[k]) G."""
     N, C_out, OH, OW = grad_y.shape
@@ -248,48 +295,30 @@ def backward_weight(grad_y, x, padding, scratch):
     ph, pw = padding
     TH, TW = -(-OH // TILE), -(-OW // TILE)
     tiles = TH * TW
+    dtype = x.dtype
     if N == 0:
-        return np.zeros((C_out, C_in, 3, 3), dtype=x.dtype)
-    roles = [("winograd_padded", C_in, 2), ("winograd_padded_y", C_out, 0)]
+        return np.zeros((C_out, C_in, 3, 3), dtype=dtype)
+    parts = _parts(N)
+    kernel_scratches = (
+        _planes(scratch, "winograd_padded", parts, TILE * TH + 2, TILE * TW + 2, C_in, dtype),
+        _planes(scratch, "winograd_padded_y", parts, TILE * TH, TILE * TW, C_out, dtype),
+        scratch("winograd_z", (parts, 6, 6 * max(C_in, C_out)), dtype))
+    gemm = kernel_gemm(dtype)
     if (36 * C_in * C_out * x.itemsize >= SPLIT_DU_BYTES
             and 36 * (C_in + C_out) * N * tiles * x.itemsize <= WHOLE_BATCH_BYTES):
-        V_flat, V = _transformed(scratch, "winograd_v_all", N * tiles, C_in, x.dtype)
-        D_flat, D = _transformed(scratch, "winograd_m_all", N * tiles, C_out, x.dtype)
-
-        def transform(lo, hi):
-            padded, padded_y, *Z = _scratches(scratch, roles, TH, TW, x.dtype, max(C_in, C_out))
-            input_transform(x, lo, hi - lo, ph, pw, TH, TW, padded, *Z, *_blocks(V_flat), lo)
-            grad_output_transform(grad_y, lo, hi - lo, TH, TW, padded_y, *Z, *_blocks(D_flat),
-                                  lo)
-
-        run_split(transform, _ranges(N))
-        dU = np.empty((36, _pitch(C_out * C_in, x.dtype)), dtype=x.dtype)
-        sums = dU[:, :C_out * C_in].reshape(36, C_out, C_in)
-        run_split(lambda k0, k1: np.matmul(D[k0:k1].transpose(0, 2, 1), V[k0:k1],
-                                           out=sums[k0:k1]), _ranges(36))
-        return _weight_gradient(dU, C_out, C_in, x.dtype)
+        V = _transformed(scratch, "winograd_v_all", N * tiles, C_in, dtype)[0]
+        D = _transformed(scratch, "winograd_m_all", N * tiles, C_out, dtype)[0]
+        run_parts(_batch_transforms_part, parts, x, grad_y, ph, pw, TH, TW, *kernel_scratches, V, D)
+        dU = np.empty((36, _pitch(C_out * C_in, dtype)), dtype=dtype)
+        run_parts(_tile_sums_part, _parts(36), gemm, V, D, N * tiles, C_in, C_out, dU)
+        return _weight_gradient(dU, C_out, C_in, dtype)
     # dU's per-chunk sum is a pass over 36 C_out C_in floats: chunks of at least WEIGHT_TILES too
     S = _samples_per_chunk(N, C_in + C_out, tiles, x.dtype.itemsize, WEIGHT_TILES)
-
-    def work(lo, hi):
-        padded, padded_y, *Z = _scratches(scratch, roles, TH, TW, x.dtype, max(C_in, C_out))
-        total = np.empty((36, _pitch(C_out * C_in, x.dtype)), dtype=x.dtype)
-        sums = total[:, :C_out * C_in].reshape(36, C_out, C_in)
-        for start in range(lo, hi, S):
-            count = min(S, hi - start)
-            V_flat, V = _transformed(scratch, "winograd_v", count * tiles, C_in, x.dtype)
-            D_flat, D = _transformed(scratch, "winograd_m", count * tiles, C_out, x.dtype)
-            input_transform(x, start, count, ph, pw, TH, TW, padded, *Z, *_blocks(V_flat), 0)
-            grad_output_transform(grad_y, start, count, TH, TW, padded_y, *Z, *_blocks(D_flat), 0)
-            if start == lo:  # the first chunk's product is the sum so far: no zeros, no add
-                np.matmul(D.transpose(0, 2, 1), V, out=sums)
-            else:
-                sums += np.matmul(D.transpose(0, 2, 1), V,
-                                  out=scratch("winograd_du", (36, C_out, C_in), x.dtype))
-        return total
-
-    partials = run_split(work, _ranges(N))
-    dU = partials[0]
-    for partial in partials[1:]:  # the rows' pitch past C_out * C_in is never written
-        dU[:, :C_out * C_in] += partial[:, :C_out * C_in]
-    return _weight_gradient(dU, C_out, C_in, x.dtype)
+    dU = np.empty((parts, 36, _pitch(C_out * C_in, dtype)), dtype=dtype)
+    run_parts(_weight_gradient_part, parts, gemm, x, grad_y, ph, pw, TH, TW, S, *kernel_scratches,
+              _transformed(scratch, "winograd_v", S * tiles, C_in, dtype, parts),
+              _transformed(scratch, "winograd_m", S * tiles, C_out, dtype, parts), dU)
+    total = dU[0]
+    for partial in dU[1:]:  # the rows' pitch past C_out * C_in is never written
+        total[:, :C_out * C_in] += partial[:, :C_out * C_in]
+    return _weight_gradient(total, C_out, C_in, dtype)
