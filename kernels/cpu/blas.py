@@ -191,13 +191,3 @@ def gemm_rows(gemm, trans_a, trans_b, a, b, c, beta):
     ldc = max(1, c.strides[0] // size, c.shape[1])
     gemm(_ROW_MAJOR, _TRANS if trans_a else _NO_TRANS, _TRANS if trans_b else _NO_TRANS, M, N, K,
          1.0, a.ctypes.data, lda, b.ctypes.data, ldb, beta, c.ctypes.data, ldc)
-
-
-def gemm(dtype, trans_a, trans_b, M, N, K, a, lda, b, ldb, beta, c, ldc):
-    """C = op(A) op(B) + beta C for row-major blocks given by their first element's address and
-    leading dimension, so that a block can be a strided window of a larger array and C can
-    accumulate (single-threaded OpenBLAS, without the GIL). The caller keeps every block inside
-    its array."""
-    _gemms[np.dtype(dtype)](_ROW_MAJOR, _TRANS if trans_a else _NO_TRANS,
-                            _TRANS if trans_b else _NO_TRANS, M, N, K, 1.0, a, lda, b, ldb, beta,
-                            c, ldc)

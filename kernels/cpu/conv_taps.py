@@ -6,7 +6,7 @@ stage at 96x96 inputs) has 81 (tap, output position) pairs, of which 49 read the
 tap's products cover only the output positions whose input is inside the plane. The batch is
 the innermost axis of every operand, so that the window of positions a tap reads is one strided
 block of a matrix (one row of positions, or the whole plane when the tap's window spans full
-rows) and the GEMMs accumulate in place (blas.gemm, beta = 1):
+rows) and the GEMMs accumulate in place (blas.gemm_rows, beta = 1):
 
   x_t (C_in, H, W, N)    w_t (taps, C_out, C_in)    y_t (C_out, OH, OW, N)
 
@@ -14,16 +14,18 @@ rows) and the GEMMs accumulate in place (blas.gemm, beta = 1):
   input gradient   grad_x_t[:, shifted block] += w_t[tap]^T @ grad_y_t[:, block]
   weight gradient  grad_w_t[tap] += grad_y_t[:, block] @ x_t[:, shifted block]^T
 
-Each Python thread (blas.run_split) takes a range of the product's rows (output channels, or
-input channels for the input gradient) over all the blocks; the layout changes on either side
-are parallel transposes.
+Each part (parallel.run_parts, on Numba's threads) takes a range of the product's rows (output
+channels, or input channels for the input gradient) over all the blocks; the layout changes on
+either side are parallel transposes.
 """
 import functools
 
 import numpy as np
+from numba import njit
 
-from .blas import gemm, has_gemm, run_split, split_ranges
+from .blas import gemm_rows, has_gemm, kernel_gemm, split_ranges
 from .layout import first_axis_last, last_axis_first
+from .parallel import NoAliasArguments, run_parts
 
 # The share of im2col's (tap, position) products that must read padding for the taps to pay:
 # their GEMMs are narrower (one row of positions), and three layout changes are added.
@@ -84,24 +86,67 @@ def _taps_first_copy(w):
     return out
 
 
+@njit(inline="always")
+def _rows_of(part, parts, count):
+    return part * count // parts, (part + 1) * count // parts
+
+
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _forward_part(part, parts, gemm, blocks, N, x_t, w_t, y_t):
+    """Part `part` of y_t's output channels: y_t (C_out, OH OW N) += w_t[tap] @ x_t's block per
+    block (x_t: (C_in, H W N))."""
+    lo, hi = _rows_of(part, parts, y_t.shape[0])
+    y_t[lo:hi] = 0
+    for b in range(blocks.shape[0]):
+        tap, source, target, positions = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
+        gemm_rows(gemm, False, False, w_t[tap, lo:hi],
+                  x_t[:, source * N:(source + positions) * N],
+                  y_t[lo:hi, target * N:(target + positions) * N], 1.0)
+
+
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _input_gradient_part(part, parts, gemm, blocks, N, grad_y_t, w_t, grad_x_t):
+    """Part `part` of grad_x_t's input channels: grad_x_t (C_in, H W N) += w_t[tap]^T @ grad_y_t's
+    block per block."""
+    lo, hi = _rows_of(part, parts, grad_x_t.shape[0])
+    grad_x_t[lo:hi] = 0
+    for b in range(blocks.shape[0]):
+        tap, source, target, positions = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
+        gemm_rows(gemm, True, False, w_t[tap, :, lo:hi],
+                  grad_y_t[:, target * N:(target + positions) * N],
+                  grad_x_t[lo:hi, source * N:(source + positions) * N], 1.0)
+
+
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _weight_gradient_part(part, parts, gemm, blocks, N, grad_y_t, x_t, grad_w_t):
+    """Part `part` of grad_w_t's output channels: grad_w_t[tap] (C_out, C_in) = the sum over the
+    tap's blocks of grad_y_t's block @ x_t's block^T; a tap without blocks is zero."""
+    lo, hi = _rows_of(part, parts, grad_w_t.shape[1])
+    started = np.zeros(grad_w_t.shape[0], dtype=np.bool_)
+    for b in range(blocks.shape[0]):
+        tap, source, target, positions = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
+        gemm_rows(gemm, False, True, grad_y_t[lo:hi, target * N:(target + positions) * N],
+                  x_t[:, source * N:(source + positions) * N], grad_w_t[tap, lo:hi],
+                  1.0 if started[tap] else 0.0)
+        started[tap] = True
+    for tap in range(grad_w_t.shape[0]):
+        if not started[tap]:
+            grad_w_t[tap, lo:hi] = 0
+
+
+def _parts(rows, multiply_adds):
+    return len(split_ranges(rows, multiply_adds))
+
+
 def forward(x, w, bias, padding, dilation, OH, OW):
     N, C_in, H, W = x.shape
     C_out, _, KH, KW = w.shape
     x_t, w_t = _batch_last_copy(x), _taps_first_copy(w)
     y_t = np.empty((C_out, OH * OW, N), dtype=x.dtype)
-    blocks = _blocks(H, W, OH, OW, KH, KW, *padding, *dilation) if N else ()  # BLAS: ld >= 1
-    size = x.itemsize
-    x_at, w_at, y_at = x_t.ctypes.data, w_t.ctypes.data, y_t.ctypes.data
-
-    def work(lo, hi):
-        y_t[lo:hi] = 0
-        for tap, source, target, positions in blocks:
-            gemm(x.dtype, False, False, hi - lo, positions * N, C_in,
-                 w_at + (tap * C_out + lo) * C_in * size, C_in,
-                 x_at + source * N * size, H * W * N,
-                 1.0, y_at + (lo * OH * OW + target) * N * size, OH * OW * N)
-
-    run_split(work, split_ranges(C_out, C_out * C_in * KH * KW * OH * OW * N))
+    blocks = _block_array(H, W, OH, OW, KH, KW, padding, dilation, N)
+    run_parts(_forward_part, _parts(C_out, C_out * C_in * KH * KW * OH * OW * N),
+              kernel_gemm(x.dtype), blocks, N, x_t.reshape(C_in, H * W * N), w_t,
+              y_t.reshape(C_out, OH * OW * N))
     y = np.empty((N, C_out, OH, OW), dtype=x.dtype)
     last_axis_first(y_t, bias, y.reshape(N, C_out, OH * OW))
     return y
@@ -112,47 +157,28 @@ def backward(grad_y, x, w, need_input, need_weight, padding, dilation):
     N, C_out, OH, OW = grad_y.shape
     _, C_in, H, W = x.shape
     KH, KW = w.shape[2:]
-    blocks = _blocks(H, W, OH, OW, KH, KW, *padding, *dilation) if N else ()
-    size = grad_y.itemsize
-    grad_y_t = _batch_last_copy(grad_y)
-    g_at, ld_g = grad_y_t.ctypes.data, OH * OW * N
+    dtype = grad_y.dtype
+    blocks = _block_array(H, W, OH, OW, KH, KW, padding, dilation, N)
+    grad_y_t = _batch_last_copy(grad_y).reshape(C_out, OH * OW * N)
     multiply_adds = C_out * C_in * KH * KW * OH * OW * N
+    gemm = kernel_gemm(dtype)
     grad_x = grad_w = None
     if need_input:
-        w_t = _taps_first_copy(w)
-        grad_x_t = np.empty((C_in, H * W, N), dtype=grad_y.dtype)
-        w_at, gx_at = w_t.ctypes.data, grad_x_t.ctypes.data
-
-        def input_part(lo, hi):
-            grad_x_t[lo:hi] = 0
-            for tap, source, target, positions in blocks:
-                gemm(grad_y.dtype, True, False, hi - lo, positions * N, C_out,
-                     w_at + (tap * C_out * C_in + lo) * size, C_in,
-                     g_at + target * N * size, ld_g,
-                     1.0, gx_at + (lo * H * W + source) * N * size, H * W * N)
-
-        run_split(input_part, split_ranges(C_in, multiply_adds))
-        grad_x = np.empty((N, C_in, H, W), dtype=grad_y.dtype)
-        last_axis_first(grad_x_t, np.zeros(C_in, grad_y.dtype), grad_x.reshape(N, C_in, H * W))
+        grad_x_t = np.empty((C_in, H * W, N), dtype=dtype)
+        run_parts(_input_gradient_part, _parts(C_in, multiply_adds), gemm, blocks, N, grad_y_t,
+                  _taps_first_copy(w), grad_x_t.reshape(C_in, H * W * N))
+        grad_x = np.empty((N, C_in, H, W), dtype=dtype)
+        last_axis_first(grad_x_t, np.zeros(C_in, dtype), grad_x.reshape(N, C_in, H * W))
     if need_weight:
-        x_t = _batch_last_copy(x)
-        grad_w_t = np.empty((KH * KW, C_out, C_in), dtype=grad_y.dtype)
-        x_at, gw_at = x_t.ctypes.data, grad_w_t.ctypes.data
-        live_taps = {tap for tap, *_ in blocks}
-
-        def weight_part(lo, hi):
-            for tap in set(range(KH * KW)) - live_taps:
-                grad_w_t[tap, lo:hi] = 0
-            started = set()
-            for tap, source, target, positions in blocks:
-                gemm(grad_y.dtype, False, True, hi - lo, C_in, positions * N,
-                     g_at + (lo * OH * OW + target) * N * size, ld_g,
-                     x_at + source * N * size, H * W * N,
-                     1.0 if tap in started else 0.0, gw_at + (tap * C_out + lo) * C_in * size,
-                     C_in)
-                started.add(tap)
-
-        run_split(weight_part, split_ranges(C_out, multiply_adds))
-        grad_w = np.empty(w.shape, dtype=grad_y.dtype)
+        grad_w_t = np.empty((KH * KW, C_out, C_in), dtype=dtype)
+        run_parts(_weight_gradient_part, _parts(C_out, multiply_adds), gemm, blocks, N, grad_y_t,
+                  _batch_last_copy(x).reshape(C_in, H * W * N), grad_w_t)
+        grad_w = np.empty(w.shape, dtype=dtype)
         first_axis_last(grad_w_t, grad_w.reshape(C_out, C_in, KH * KW))
     return grad_x, grad_w
+
+
+def _block_array(H, W, OH, OW, KH, KW, padding, dilation, N):
+    """_blocks as an int64 array (blocks, 4) for the kernels; none for an empty batch."""
+    blocks = _blocks(H, W, OH, OW, KH, KW, *padding, *dilation) if N else ()
+    return np.array(blocks, dtype=np.int64).reshape(len(blocks), 4)
