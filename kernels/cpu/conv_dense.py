@@ -15,14 +15,15 @@ left operand, their M: OpenBLAS runs a product of 32 rows (a batch) at half the 
   input gradient   grad_x_t^T = D^T @ grad_y^T
   weight gradient  dD = grad_y^T @ x_t, each tap's weight gradient the sum of its entries in dD
 
-Each Python thread (blas.run_split) takes a range of output channels: it builds, multiplies and
-folds its own rows of D with serial nogil kernels and single-threaded GEMMs, so a pass hands off
-between threads once, not at every kernel.
+Each part (parallel.run_parts, on Numba's threads) takes a range of output channels: it builds,
+multiplies and folds its own rows of D with serial kernels and single-threaded GEMMs
+(blas.gemm_rows), so a pass hands off between threads once, not at every kernel.
 """
 import numpy as np
 from numba import njit
 
-from .blas import run_split, split_ranges
+from .blas import gemm_rows, kernel_gemm, split_ranges
+from .parallel import NoAliasArguments, run_parts
 
 
 def applies(x_shape, w_shape, OH, OW, groups):
@@ -93,22 +94,55 @@ def _geometry(x_shape, w_shape, stride, padding, dilation, OH, OW):
     taps = _tap_table(*x_shape[2:], KH, KW, stride, padding, dilation, OH, OW)
     P_out, P_in = taps.shape
     work = x_shape[0] * C_out * P_out * P_in * C_in
-    return taps, P_out, P_in, split_ranges(C_out, work)
+    return taps, P_out, P_in, len(split_ranges(C_out, work))
+
+
+@njit(inline="always")
+def _rows_of(part, parts, count):
+    return part * count // parts, (part + 1) * count // parts
+
+
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _forward_part(part, parts, gemm, w, taps, x_t, D, y_t):
+    """Part `part` of the output channels: their rows of D, and y_t's rows D @ x_t^T."""
+    lo, hi = _rows_of(part, parts, D.shape[0])
+    P_out = D.shape[1]
+    _dense_rows(w, taps, lo, hi, D)
+    rows = D.reshape(D.shape[0] * P_out, D.shape[2] * D.shape[3])
+    gemm_rows(gemm, False, True, rows[lo * P_out:hi * P_out], x_t, y_t[lo * P_out:hi * P_out], 0.0)
+
+
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _weight_rows_part(part, parts, gemm, w, taps, grad_y, x_t, need_input, need_weight, D,
+                      grad_w):
+    """Part `part` of the output channels: their rows of D (for the input gradient), and their
+    weight gradient, from dD = grad_y^T @ x_t folded tap by tap. grad_y: (N, C_out P_out)."""
+    lo, hi = _rows_of(part, parts, D.shape[0])
+    P_out, P_in, C_in = taps.shape[0], taps.shape[1], w.shape[1]
+    if need_input:
+        _dense_rows(w, taps, lo, hi, D)
+    if need_weight:
+        dD = np.empty(((hi - lo) * P_out, P_in * C_in), dtype=x_t.dtype)
+        gemm_rows(gemm, True, False, grad_y[:, lo * P_out:hi * P_out], x_t, dD, 0.0)
+        _fold_rows(dD.reshape(hi - lo, P_out, P_in, C_in), taps, lo, grad_w)
+
+
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _input_rows_part(part, parts, gemm, D, grad_y, grad_x_t):
+    """Part `part` of the input positions: grad_x_t's rows (position, channel) = D^T @ grad_y^T."""
+    lo, hi = _rows_of(part, parts, D.shape[2])
+    C_in = D.shape[3]
+    rows = D.reshape(D.shape[0] * D.shape[1], D.shape[2] * C_in)
+    gemm_rows(gemm, True, True, rows[:, lo * C_in:hi * C_in], grad_y,
+              grad_x_t[lo * C_in:hi * C_in], 0.0)
 
 
 def forward(x, w, bias, stride, padding, dilation, OH, OW):
     N, C_out, C_in = x.shape[0], w.shape[0], w.shape[1]
-    taps, P_out, P_in, ranges = _geometry(x.shape, w.shape, stride, padding, dilation, OH, OW)
-    D = np.empty((C_out, P_out, P_in, C_in), dtype=x.dtype)
-    x_t = _channels_last(x)
+    taps, P_out, P_in, parts = _geometry(x.shape, w.shape, stride, padding, dilation, OH, OW)
     y_t = np.empty((C_out * P_out, N), dtype=x.dtype)
-
-    def work(lo, hi):
-        _dense_rows(w, taps, lo, hi, D)
-        np.matmul(D[lo:hi].reshape((hi - lo) * P_out, P_in * C_in), x_t.T,
-                  out=y_t[lo * P_out:hi * P_out])
-
-    run_split(work, ranges)
+    run_parts(_forward_part, parts, kernel_gemm(x.dtype), w, taps, _channels_last(x),
+              np.empty((C_out, P_out, P_in, C_in), dtype=x.dtype), y_t)
     y = np.empty((N, C_out, P_out), dtype=x.dtype)
     np.add(y_t.T.reshape(N, C_out, P_out), bias.reshape(C_out, 1), out=y)
     return y.reshape(N, C_out, OH, OW)
@@ -118,29 +152,20 @@ def backward(grad_y, x, w, need_input, need_weight, stride, padding, dilation):
     """(grad_x, grad_w), each None unless asked for."""
     N, C_out, OH, OW = grad_y.shape
     C_in, KH, KW = w.shape[1:]
-    taps, P_out, P_in, ranges = _geometry(x.shape, w.shape, stride, padding, dilation, OH, OW)
-    grad_y_t = grad_y.reshape(N, C_out * P_out).T
-    D = np.empty((C_out, P_out, P_in, C_in), dtype=x.dtype) if need_input else None
-    grad_w = np.empty((C_out, C_in, KH * KW), dtype=x.dtype) if need_weight else None
-    x_t = _channels_last(x) if need_weight else None
-
-    def weight_rows(lo, hi):
-        if need_input:
-            _dense_rows(w, taps, lo, hi, D)
-        if need_weight:
-            dD = np.matmul(grad_y_t[lo * P_out:hi * P_out], x_t)
-            _fold_rows(dD.reshape(hi - lo, P_out, P_in, C_in), taps, lo, grad_w)
-
-    run_split(weight_rows, ranges)
+    dtype = x.dtype
+    taps, P_out, P_in, parts = _geometry(x.shape, w.shape, stride, padding, dilation, OH, OW)
+    grad_y_rows = grad_y.reshape(N, C_out * P_out)
+    D = np.empty((C_out, P_out, P_in, C_in) if need_input else (C_out, P_out, 0, 0), dtype=dtype)
+    grad_w = np.empty((C_out, C_in, KH * KW) if need_weight else (0, 0, 0), dtype=dtype)
+    x_t = _channels_last(x) if need_weight else np.empty((0, 0), dtype=dtype)
+    gemm = kernel_gemm(dtype)
+    run_parts(_weight_rows_part, parts, gemm, w, taps, grad_y_rows, x_t, bool(need_input),
+              bool(need_weight), D, grad_w)
     grad_x = None
     if need_input:
-        columns = D.reshape(C_out * P_out, P_in * C_in).T  # D^T's rows: input (position, channel)
-        grad_x_t = np.empty((P_in * C_in, N), dtype=x.dtype)
-
-        def input_rows(lo, hi):
-            np.matmul(columns[lo * C_in:hi * C_in], grad_y_t, out=grad_x_t[lo * C_in:hi * C_in])
-
-        run_split(input_rows, split_ranges(P_in, N * C_out * P_out * P_in * C_in))
+        grad_x_t = np.empty((P_in * C_in, N), dtype=dtype)
+        run_parts(_input_rows_part, len(split_ranges(P_in, N * C_out * P_out * P_in * C_in)), gemm,
+                  D, grad_y_rows, grad_x_t)
         grad_x = np.ascontiguousarray(grad_x_t.reshape(P_in, C_in, N).transpose(2, 1, 0))
         grad_x = grad_x.reshape(x.shape)
-    return grad_x, None if grad_w is None else grad_w.reshape(w.shape)
+    return grad_x, grad_w.reshape(w.shape) if need_weight else None
