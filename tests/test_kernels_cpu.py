@@ -129,27 +129,6 @@ def test_conv2d_tap_gemms_match_torch(case, dtype, n):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@EXAMPLES
-@given(case=conv_cases(), n=st.integers(0, 40))
-def test_conv2d_channels_last_matches_torch(case, dtype, n):
-    # Force the channels-last im2col (conv_channels_last.py) on every ungrouped layer, with the
-    # samples split across threads and chunks of one or more samples however small the layer.
-    from minigrad.kernels.cpu import blas, conv_channels_last
-    from minigrad.kernels.cpu import conv as conv_module
-    case = dict(case, n=n, groups=1, c_in=case["c_in"] // case["groups"],
-                c_out=case["c_out"] // case["groups"])
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PRODUCT", 0)
-        patch.setattr(conv_module, "WINOGRAD_MIN_TILES", 1 << 40)
-        patch.setattr(conv_channels_last, "MAX_POSITIONS", 1 << 40)
-        patch.setattr(conv_channels_last, "MAX_OUT_CHANNELS", 1 << 40)
-        patch.setattr(conv_channels_last, "MIN_ROWS", case["seed"] % 3 * 9 + 1)
-        patch.setattr(conv_channels_last, "CHUNK_BYTES", 1)
-        patch.setattr(blas, "SPLIT_MULTIPLY_ADDS", 1)
-        test_conv2d_matches_torch.hypothesis.inner_test(case, dtype)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n, c_in, c_out, size", [
     (3, 256, 256, (3, 3)),    # ResNet-18's last stage at 96x96 inputs
     (2, 256, 320, (4, 5)),    # rectangular planes, channels widening
@@ -171,15 +150,13 @@ def test_wide_layers_on_small_planes_route_to_the_tap_gemms_and_match_torch(n, c
     ((128, 512, 4, 4), (512, 512, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "winograd"),  # 1 tile
     ((128, 512, 3, 3), (512, 512, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "taps"),  # tiles: border
     ((32, 256, 8, 8), (256, 256, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "winograd"),  # 84% live
-    ((32, 128, 4, 4), (128, 128, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "im2col"),  # narrow
-    ((32, 192, 4, 4), (32, 192, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "channels_last"),  # DenseNet
-    ((32, 160, 3, 3), (32, 160, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "channels_last"),
-    ((128, 160, 3, 3), (32, 160, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "winograd"),  # 128 tiles
-    ((32, 64, 8, 8), (64, 64, 3, 3), ((2, 2), (1, 1), (1, 1), 1), "channels_last"),  # 4x4 out
+    ((32, 128, 4, 4), (128, 128, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "taps"),
+    ((32, 192, 4, 4), (32, 192, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "taps"),  # DenseNet's
+    ((128, 160, 3, 3), (32, 160, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "taps"),  # border tiles
+    ((128, 192, 4, 4), (32, 192, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "winograd"),  # 128 tiles
     ((32, 160, 8, 8), (32, 160, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "winograd"),
-    ((32, 64, 8, 8), (65, 64, 3, 3), ((2, 2), (1, 1), (1, 1), 1), "im2col"),  # 65 channels
-    ((32, 64, 5, 5), (64, 64, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "im2col"),  # 25 positions
-    ((32, 64, 4, 4), (64, 32, 3, 3), ((1, 1), (1, 1), (1, 1), 2), "im2col"),  # grouped
+    ((32, 16, 4, 4), (128, 16, 3, 3), ((1, 1), (1, 1), (1, 1), 1), "im2col"),  # 16 channels in
+    ((32, 64, 8, 8), (64, 64, 3, 3), ((2, 2), (1, 1), (1, 1), 1), "im2col"),  # strided
     ((32, 256, 4, 4), (256, 256, 3, 3), ((2, 2), (1, 1), (1, 1), 1), "im2col"),  # strided
     ((32, 256, 4, 4), (256, 128, 3, 3), ((1, 1), (1, 1), (1, 1), 2), "im2col"),  # grouped
 ])
@@ -381,21 +358,29 @@ def test_conv2d_chunked_gemm_matches_torch(monkeypatch, split):
         assert_conv2d_backward_matches(grad_y, x, w, geometry, (xt, wt, bt), np.float32)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("split", [1, 1 << 60])
 @settings(max_examples=30, deadline=None)
-@given(m=st.integers(0, 9), k=st.integers(0, 7), n=st.integers(0, 6), transposed=st.booleans(),
+@given(m=st.integers(0, 9), k=st.integers(0, 7), n=st.integers(0, 6),
+       layouts=st.tuples(*[st.sampled_from(["rows", "transposed", "strided"])] * 2),
        seed=st.integers(0, 2**31))
-def test_matmul_matches_numpy_split_across_threads_or_not(split, m, k, n, transposed, seed):
+def test_matmul_matches_numpy_split_across_threads_or_not(dtype, split, m, k, n, layouts, seed):
+    # Operands as stored, transposed views and strided views (copied before the GEMM).
     from minigrad.kernels.cpu import blas
     rng = np.random.default_rng(seed)
-    a = random_array(rng, (k, m) if transposed else (m, k), np.float32)
-    a = a.T if transposed else a
-    b = random_array(rng, (k, n), np.float32)
+
+    def operand(shape, layout):
+        if layout == "transposed":
+            return random_array(rng, shape[::-1], dtype).T
+        if layout == "strided":
+            return random_array(rng, (shape[0], 2 * shape[1]), dtype)[:, ::2]
+        return random_array(rng, shape, dtype)
+    a, b = operand((m, k), layouts[0]), operand((k, n), layouts[1])
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(blas, "SPLIT_MULTIPLY_ADDS", split)
         product = K.matmul(a, b)
     np.testing.assert_allclose(product, a @ b, rtol=1e-5, atol=1e-5)
-    assert product.shape == (m, n) and product.dtype == np.float32
+    assert product.shape == (m, n) and product.dtype == dtype
 
 
 def test_matmul_batched_and_vector_operands_match_numpy():

@@ -354,16 +354,6 @@ def test_gradcheck_conv2d_tap_gemms(monkeypatch):
                  (2, 2, 4, 3), (3, 2, 3, 2), (3,))
 
 
-def test_gradcheck_conv2d_channels_last(monkeypatch):
-    # The channels-last im2col (kernels/cpu/conv_channels_last.py) on a strided, dilated layer.
-    from minigrad.kernels.cpu import conv
-    monkeypatch.setattr(conv, "DIRECT_MAX_CHANNEL_PRODUCT", 0)
-    assert conv._algorithm((2, 2, 5, 4), (3, 2, 3, 2), np.float64, (2, 1), (1, 1), (1, 2), 1, 3,
-                           3) == "channels_last"
-    gradcheck_op(lambda m, x, w, b: Fn(m).conv2d(x, w, b, stride=(2, 1), padding=1,
-                                                 dilation=(1, 2)), (2, 2, 5, 4), (3, 2, 3, 2), (3,))
-
-
 @pytest.mark.parametrize("which", ["cross_entropy", "nll_loss"])
 @pytest.mark.parametrize("spatial", [(), (2, 2)])
 def test_gradcheck_classification_losses(which, spatial):

@@ -1,4 +1,4 @@
-"""Threads for the conv kernels' GEMMs: OpenBLAS single-threaded, the work split by us.
+"""The CPU kernels' GEMMs: OpenBLAS single-threaded, called from Numba kernels on Numba's threads.
 
 Why: after every multi-threaded call OpenBLAS's worker threads busy-wait (a nop loop, about 2^28
 cycles, set only by OPENBLAS_THREAD_TIMEOUT when NumPy loads) on the cores that Numba's OpenMP
@@ -7,18 +7,19 @@ kernels of a training step (conv, pool) run slower beside the spinning workers.
 
 So on import OpenBLAS is set to one thread (through its own openblas_set_num_threads, found in the
 library that NumPy loaded, as threadpoolctl does), unless the user chose a count through
-OPENBLAS_NUM_THREADS, and the im2col convolutions (conv_per_sample.py) and the kernel table's
-matmul (nn.Linear, torch.matmul) split their work across Python threads, each running serial
-nogil Numba kernels and single-threaded GEMMs (NumPy releases the GIL inside matmul). Idle Python
-threads block on a queue instead of spinning.
+OPENBLAS_NUM_THREADS, and the kernels split their work into parts (parallel.run_parts) that call
+cblas ?gemm themselves (kernel_gemm, gemm_rows). Python threads did the splitting before: each
+hand-off woke a sleeping thread (tens of microseconds on a KVM guest) and, while Numba's workers
+spun after a kernel, competed with them for the cores.
 """
 import ctypes
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import get_num_threads, njit
+
+from .parallel import NoAliasArguments, run_parts
 
 _SET_THREADS_SYMBOLS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
                         "openblas_set_num_threads64_", "openblas_set_num_threads")
@@ -81,54 +82,53 @@ def _gemm_functions():
 
 _make_openblas_single_threaded()
 _gemms = _gemm_functions()
-_pool = None
-
-
-def _executor():
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1),
-                                   thread_name_prefix="minigrad-gemm")
-    return _pool
-
-
-def run_split(work, ranges):
-    """[work(lo, hi) for (lo, hi) in ranges], the first range on this thread, the rest on pool
-    threads (work must release the GIL in its heavy parts: Numba nogil kernels, NumPy matmul)."""
-    futures = [_executor().submit(work, lo, hi) for lo, hi in ranges[1:]]
-    results = [work(*ranges[0])]
-    return results + [future.result() for future in futures]
-
-
-# Multiply-adds below which work stays on one thread: handing part of it to a pool thread and
-# waiting for it costs more than the second thread saves on products this small (DenseNet's
-# cropped 3x3 layers on 1x1 planes); larger ones (its layers on 2x2 planes) gain from the split.
+# Multiply-adds below which work stays on one thread: waking the other costs more than it saves
+# on products this small (DenseNet's cropped 3x3 layers on 1x1 planes).
 SPLIT_MULTIPLY_ADDS = 2 << 20
 
 
-def split_ranges(count, multiply_adds):
-    """count items cut into contiguous ranges, one per thread, or one range when the work is
-    under SPLIT_MULTIPLY_ADDS multiply-adds per extra thread."""
-    parts = max(1, min(count, get_num_threads(), multiply_adds // SPLIT_MULTIPLY_ADDS))
-    return [(i * count // parts, (i + 1) * count // parts) for i in range(parts)]
+def parts_for(count, multiply_adds):
+    """Parts to cut `count` items into: one per thread, or one when the work is under
+    SPLIT_MULTIPLY_ADDS multiply-adds per extra thread."""
+    return max(1, min(count, get_num_threads(), multiply_adds // SPLIT_MULTIPLY_ADDS))
 
 
 def matmul(a, b):
-    """a @ b as np.matmul; a 2-D product of at least SPLIT_MULTIPLY_ADDS multiply-adds is split
-    by rows of a across the threads, as OpenBLAS itself runs on one (LeNet's first Linear gains)."""
-    if a.ndim != 2 or b.ndim != 2:
+    """a @ b as np.matmul; a 2-D float product of at least SPLIT_MULTIPLY_ADDS multiply-adds is
+    split by rows of a across the threads, as OpenBLAS itself runs on one (LeNet's first Linear
+    gains)."""
+    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or a.dtype not in _KERNEL_DTYPES:
         return np.matmul(a, b)
     (M, K), N = a.shape, b.shape[1]
-    ranges = split_ranges(M, M * K * N)
-    if len(ranges) < 2:
+    parts = parts_for(M, M * K * N)
+    if parts < 2:
         return np.matmul(a, b)
-    out = np.empty((M, N), dtype=np.result_type(a, b))
-
-    def work(lo, hi):
-        np.matmul(a[lo:hi], b, out=out[lo:hi])
-
-    run_split(work, ranges)
+    out = np.empty((M, N), dtype=a.dtype)
+    trans_a, a_rows = _row_major(a)
+    trans_b, b_rows = _row_major(b)
+    run_parts(_matmul_part, parts, kernel_gemm(a.dtype), trans_a, trans_b, a_rows, b_rows, out)
     return out
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _row_major(a):
+    """(transposed, rows): a as gemm_rows reads it, a 2-D array with contiguous rows (a itself,
+    or for a transposed view the array it transposes)."""
+    if a.strides[1] == a.itemsize:
+        return False, a
+    if a.strides[0] == a.itemsize:
+        return True, a.T
+    return False, np.ascontiguousarray(a)
+
+
+@njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
+def _matmul_part(part, parts, gemm, trans_a, trans_b, a, b, out):
+    """Rows [lo, hi) of out = op(a) @ op(b)."""
+    M = out.shape[0]
+    lo, hi = part * M // parts, (part + 1) * M // parts
+    gemm_rows(gemm, trans_a, trans_b, a[:, lo:hi] if trans_a else a[lo:hi], b, out[lo:hi], 0.0)
 
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112

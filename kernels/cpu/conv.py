@@ -1,18 +1,16 @@
 """2-D convolution on the CPU. Layers on planes of fewer positions than the kernel has taps run
 as one dense matrix (conv_dense.py: one GEMM over the batch per pass). In the others, kernel taps
-that only ever read padding are cropped away first (_cropped); then one of five algorithms runs
+that only ever read padding are cropped away first (_cropped); then one of four algorithms runs
 (_algorithm):
 
   direct (conv_direct.py)        groups 1, stride 1, C_in * C_out <= DIRECT_MAX_CHANNEL_PRODUCT:
                                  vectorised loops over a zero-padded "wide" plane, no im2col.
   Winograd (winograd.py)         F(4x4, 3x3) for ResNet's and DenseNet's stride-1 3x3 layers
                                  (_use_winograd): a quarter of the multiply-adds, 36 GEMMs.
-  tap GEMMs (conv_taps.py)       wide stride-1 layers on small padded planes (ResNet's 3x3 to
-                                 6x6 ones): a GEMM per tap over only the positions it reads
-                                 inside the plane, the batch innermost.
-  channels-last im2col           narrow layers on planes of up to 4x4 (DenseNet's growth
-  (conv_channels_last.py)        layers): im2col rows of contiguous channels, the positions as
-                                 the GEMM's rows.
+  tap GEMMs (conv_taps.py)       stride-1 layers of 32 channels or more on small padded planes
+                                 (ResNet's 3x3 to 6x6 ones, DenseNet's 4x4 and 3x3): a GEMM per
+                                 tap over only the positions it reads inside the plane, the
+                                 batch innermost.
   per-sample im2col + GEMM       everything else (ResNet's other layers, strided, grouped):
   (conv_per_sample.py)           a cache-sized im2col per sample (or per few samples) and a
                                  single-threaded OpenBLAS GEMM, samples split across threads;
@@ -33,7 +31,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from ..shapes import output_size
-from . import conv_channels_last, conv_dense, conv_per_sample, conv_taps, winograd
+from . import conv_dense, conv_per_sample, conv_taps, winograd
 from .conv_direct import WEIGHT_CHUNKS, direct_backward, direct_forward, lanes_for
 from .fused import channel_sum
 
@@ -95,7 +93,7 @@ def _use_winograd(x_shape, w_shape, stride, padding, dilation, groups):
 
 
 def _algorithm(x_shape, w_shape, dtype, stride, padding, dilation, groups, OH, OW):
-    """"direct", "taps", "winograd", "channels_last" or "im2col" for a layer without dead taps. Where both the tap
+    """"direct", "taps", "winograd" or "im2col" for a layer without dead taps. Where both the tap
     GEMMs and Winograd apply, Winograd wins only when its products (36 per tile) are at most
     WINOGRAD_OVER_TAPS of the taps' (4x4, 6x6 and 7x7 planes; on 3x3 ones its tiles are mostly
     border)."""
@@ -108,9 +106,7 @@ def _algorithm(x_shape, w_shape, dtype, stride, padding, dilation, groups, OH, O
         live = conv_taps.live_pairs(x_shape, w_shape, padding, dilation, OH, OW)
         if not use_winograd or tiles * (winograd.TILE + 2) ** 2 > WINOGRAD_OVER_TAPS * live:
             return "taps"
-    if use_winograd:
-        return "winograd"
-    return "channels_last" if conv_channels_last.applies(w_shape, groups, OH, OW) else "im2col"
+    return "winograd" if use_winograd else "im2col"
 
 
 def _live_taps(size, kernel, stride, padding, dilation):
@@ -165,8 +161,6 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
         return conv_taps.forward(x, w, bias, padding, dilation, OH, OW)
     if algorithm == "winograd":
         return winograd.forward(x, w, bias, padding, OH, OW, _scratch)
-    if algorithm == "channels_last":
-        return conv_channels_last.forward(x, w, bias, stride, padding, dilation, OH, OW, _scratch)
     return conv_per_sample.forward(x, w, bias, stride, padding, dilation, groups, OH, OW, _scratch)
 
 
@@ -230,10 +224,6 @@ def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
     if algorithm == "taps":
         grad_x, grad_w = conv_taps.backward(grad_y, x, w, need_input, need_weight, padding,
                                             dilation)
-        need_input = need_weight = False
-    if algorithm == "channels_last":
-        grad_x, grad_w = conv_channels_last.backward(grad_y, x, w, need_input, need_weight, stride,
-                                                     padding, dilation, _scratch)
         need_input = need_weight = False
     use_winograd = algorithm == "winograd"
     if need_input and use_winograd:

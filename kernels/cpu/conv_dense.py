@@ -22,7 +22,7 @@ multiplies and folds its own rows of D with serial kernels and single-threaded G
 import numpy as np
 from numba import njit
 
-from .blas import gemm_rows, kernel_gemm, split_ranges
+from .blas import gemm_rows, kernel_gemm, parts_for
 from .parallel import NoAliasArguments, run_parts
 
 
@@ -94,7 +94,7 @@ def _geometry(x_shape, w_shape, stride, padding, dilation, OH, OW):
     taps = _tap_table(*x_shape[2:], KH, KW, stride, padding, dilation, OH, OW)
     P_out, P_in = taps.shape
     work = x_shape[0] * C_out * P_out * P_in * C_in
-    return taps, P_out, P_in, len(split_ranges(C_out, work))
+    return taps, P_out, P_in, parts_for(C_out, work)
 
 
 @njit(inline="always")
@@ -164,7 +164,7 @@ def backward(grad_y, x, w, need_input, need_weight, stride, padding, dilation):
     grad_x = None
     if need_input:
         grad_x_t = np.empty((P_in * C_in, N), dtype=dtype)
-        run_parts(_input_rows_part, len(split_ranges(P_in, N * C_out * P_out * P_in * C_in)), gemm,
+        run_parts(_input_rows_part, parts_for(P_in, N * C_out * P_out * P_in * C_in), gemm,
                   D, grad_y_rows, grad_x_t)
         grad_x = np.ascontiguousarray(grad_x_t.reshape(P_in, C_in, N).transpose(2, 1, 0))
         grad_x = grad_x.reshape(x.shape)

@@ -13,7 +13,7 @@ gradient of its samples into its own partial sum, added up at the end.
 import numpy as np
 from numba import get_num_threads, njit
 
-from .blas import gemm_rows, kernel_gemm, split_ranges
+from .blas import gemm_rows, kernel_gemm, parts_for
 from .layout import first_axis_last
 from .parallel import NoAliasArguments, run_parts
 
@@ -215,9 +215,6 @@ def _weight_gradient_part(part, parts, gemm, grad_y, x, KH, KW, sh, sw, ph, pw, 
                 gemm_rows(gemm, False, True, y_rows, x_rows, total[g], 1.0)
 
 
-def _parts(N, multiply_adds):
-    return len(split_ranges(N, multiply_adds))
-
 
 def forward(x, w, bias, stride, padding, dilation, groups, OH, OW, scratch):
     N, C_in = x.shape[:2]
@@ -226,7 +223,7 @@ def forward(x, w, bias, stride, padding, dilation, groups, OH, OW, scratch):
     rows, per_group, P = C_group * KH * KW, C_out // groups, OH * OW
     y = np.empty((N, C_out, OH, OW), dtype=x.dtype)
     S = _chunk(N, groups * rows, P, x.dtype.itemsize)
-    parts = _parts(N, N * C_out * rows * P)
+    parts = parts_for(N, N * C_out * rows * P)
     run_parts(_forward_part, parts, kernel_gemm(x.dtype), x, w.reshape(groups, per_group, rows),
               bias, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, S,
               scratch("columns", (parts, C_in * KH * KW, S * P), x.dtype),
@@ -245,7 +242,7 @@ def backward_input(grad_y, w, x_shape, stride, padding, dilation, groups, scratc
     dtype = grad_y.dtype
     grad_x = np.empty((N, C_in, H, W), dtype=dtype)
     S = _chunk(N, groups * rows, P, dtype.itemsize)
-    parts = _parts(N, N * C_out * rows * P)
+    parts = parts_for(N, N * C_out * rows * P)
     run_parts(_input_gradient_part, parts, kernel_gemm(dtype), grad_y,
               w.reshape(groups, per_group, rows), KH, KW, sh, sw, ph, pw, dh, dw, S,
               scratch("columns", (parts, groups * rows, S * P), dtype),
@@ -272,7 +269,7 @@ def backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups, scrat
     transposed = rows > per_group and N * P >= TRANSPOSED_MIN_POSITIONS
     shape = (groups, rows, per_group) if transposed else (groups, per_group, rows)
     S = _chunk(N, groups * rows, P, x.dtype.itemsize)
-    parts = _parts(N, N * C_out * rows * P)
+    parts = parts_for(N, N * C_out * rows * P)
     totals = np.empty((parts,) + shape, dtype=x.dtype)
     run_parts(_weight_gradient_part, parts, kernel_gemm(x.dtype), grad_y, x, KH, KW, sh, sw, ph,
               pw, dh, dw, transposed, S,

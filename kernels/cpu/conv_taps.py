@@ -23,14 +23,14 @@ import functools
 import numpy as np
 from numba import njit
 
-from .blas import gemm_rows, has_gemm, kernel_gemm, split_ranges
+from .blas import gemm_rows, has_gemm, kernel_gemm, parts_for
 from .layout import first_axis_last, last_axis_first
 from .parallel import NoAliasArguments, run_parts
 
 # The share of im2col's (tap, position) products that must read padding for the taps to pay:
 # their GEMMs are narrower (one row of positions), and three layout changes are added.
 MAX_LIVE_SHARE = 0.8
-MIN_CHANNELS = 256  # narrower layers' GEMMs are too small for the calls and layout changes
+MIN_CHANNELS = 32  # narrower layers' GEMMs are too small for the calls and layout changes
 
 
 @functools.lru_cache(maxsize=256)
@@ -134,9 +134,6 @@ def _weight_gradient_part(part, parts, gemm, blocks, N, grad_y_t, x_t, grad_w_t)
             grad_w_t[tap, lo:hi] = 0
 
 
-def _parts(rows, multiply_adds):
-    return len(split_ranges(rows, multiply_adds))
-
 
 def forward(x, w, bias, padding, dilation, OH, OW):
     N, C_in, H, W = x.shape
@@ -144,7 +141,7 @@ def forward(x, w, bias, padding, dilation, OH, OW):
     x_t, w_t = _batch_last_copy(x), _taps_first_copy(w)
     y_t = np.empty((C_out, OH * OW, N), dtype=x.dtype)
     blocks = _block_array(H, W, OH, OW, KH, KW, padding, dilation, N)
-    run_parts(_forward_part, _parts(C_out, C_out * C_in * KH * KW * OH * OW * N),
+    run_parts(_forward_part, parts_for(C_out, C_out * C_in * KH * KW * OH * OW * N),
               kernel_gemm(x.dtype), blocks, N, x_t.reshape(C_in, H * W * N), w_t,
               y_t.reshape(C_out, OH * OW * N))
     y = np.empty((N, C_out, OH, OW), dtype=x.dtype)
@@ -165,13 +162,13 @@ def backward(grad_y, x, w, need_input, need_weight, padding, dilation):
     grad_x = grad_w = None
     if need_input:
         grad_x_t = np.empty((C_in, H * W, N), dtype=dtype)
-        run_parts(_input_gradient_part, _parts(C_in, multiply_adds), gemm, blocks, N, grad_y_t,
+        run_parts(_input_gradient_part, parts_for(C_in, multiply_adds), gemm, blocks, N, grad_y_t,
                   _taps_first_copy(w), grad_x_t.reshape(C_in, H * W * N))
         grad_x = np.empty((N, C_in, H, W), dtype=dtype)
         last_axis_first(grad_x_t, np.zeros(C_in, dtype), grad_x.reshape(N, C_in, H * W))
     if need_weight:
         grad_w_t = np.empty((KH * KW, C_out, C_in), dtype=dtype)
-        run_parts(_weight_gradient_part, _parts(C_out, multiply_adds), gemm, blocks, N, grad_y_t,
+        run_parts(_weight_gradient_part, parts_for(C_out, multiply_adds), gemm, blocks, N, grad_y_t,
                   _batch_last_copy(x).reshape(C_in, H * W * N), grad_w_t)
         grad_w = np.empty(w.shape, dtype=dtype)
         first_axis_last(grad_w_t, grad_w.reshape(C_out, C_in, KH * KW))
