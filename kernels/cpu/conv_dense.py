@@ -19,6 +19,8 @@ Each part (parallel.run_parts, on Numba's threads) takes a range of output chann
 multiplies and folds its own rows of D with serial kernels and single-threaded GEMMs
 (blas.gemm_rows), so a pass hands off between threads once, not at every kernel.
 """
+import functools
+
 import numpy as np
 from numba import njit
 
@@ -35,9 +37,10 @@ def applies(x_shape, w_shape, OH, OW, groups):
     return groups == 1 and H * W <= taps and H * W * OH * OW <= 2 * taps
 
 
+@functools.lru_cache(maxsize=256)
 def _tap_table(H, W, KH, KW, stride, padding, dilation, OH, OW):
     """taps[output position, input position]: the kernel tap (kh * KW + kw) that links them, -1
-    where none does."""
+    where none does; one table per geometry, shared by its calls (the kernels only read it)."""
     def axis(size, out, kernel, s, p, d):
         offset = np.arange(size)[None, :] + p - np.arange(out)[:, None] * s
         valid = (offset >= 0) & (offset % d == 0) & (offset // d < kernel)
