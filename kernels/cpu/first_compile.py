@@ -8,7 +8,7 @@ from numba.core import event
 _PACKAGE = __name__.rpartition(".")[0]
 
 MESSAGE = ("minigrad: compiling its CPU kernels for this machine, once (Numba caches them in {}): "
-           "LeNet's take about 7 s on two cores, ResNet-18's about 11 s")
+           "LeNet's take about 7 s on two cores, ResNet-18's about 25 s")
 
 
 class _Announcement(event.Listener):
