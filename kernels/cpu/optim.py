@@ -1,7 +1,9 @@
 """The SGD update as one pass over a parameter (torch.optim.SGD's rule, every option): the NumPy
 composition made up to five passes and three temporaries per parameter. A parameter under SMALL
 elements is updated on one thread: waking the others costs about what they would save, and a
-model of small parameters (LeNet's largest has 48,000) then compiles only the serial kernel."""
+model of small parameters (LeNet's largest has 48,000) then compiles only the serial kernel. The
+loop runs the rule with the options of plain SGD, or of momentum after the first step, written
+in as constants (_update): with the options as variables the loop stayed scalar."""
 import numpy as np
 from numba import njit, prange
 
@@ -12,20 +14,42 @@ SMALL = 1 << 16
 _update_element = njit(inline="always")(sgd_update_element)
 
 
-@njit(fastmath=True, cache=True)
-def _sgd_update_serial(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov, maximize,
-                       first):
-    for i in range(param.size):
+@njit(inline="always")
+def _update(i, case, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov, maximize,
+            first):
+    """The rule with the options of the common cases as constants, which LLVM folds into a
+    vectorised loop: 1 plain SGD, 2 momentum after the first step; 0 any options."""
+    if case == 1:
+        _update_element(i, param, grad, buf, lr, 0.0, 0.0, 0.0, False, False, False)
+    elif case == 2:
+        _update_element(i, param, grad, buf, lr, momentum, dampening, 0.0, False, False, False)
+    else:
         _update_element(i, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
                         maximize, first)
+
+
+@njit(fastmath=True, cache=True)
+def _sgd_update_serial(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov, maximize,
+                       first, case):
+    for i in range(param.size):
+        _update(i, case, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
+                maximize, first)
 
 
 @njit(parallel=True, fastmath=True, cache=True)
 def _sgd_update_parallel(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
-                         maximize, first):
+                         maximize, first, case):
     for i in prange(param.size):
-        _update_element(i, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
-                        maximize, first)
+        _update(i, case, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
+                maximize, first)
+
+
+def _case(momentum, weight_decay, nesterov, maximize, first_step):
+    if weight_decay != 0 or nesterov or maximize:
+        return 0
+    if momentum == 0:
+        return 1
+    return 0 if first_step else 2
 
 
 def sgd_update(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
@@ -33,5 +57,6 @@ def sgd_update(param, grad, momentum_buffer, lr, momentum, dampening, weight_dec
     """Update `param` in place (and `momentum_buffer`, unless momentum is 0; on the first step the
     buffer is only written). The arrays have one shape and dtype; the buffer is C-contiguous."""
     kernel = _sgd_update_serial if param.size < SMALL else _sgd_update_parallel
-    update_flat(kernel, np, param, grad, momentum_buffer, lr, momentum, dampening,
-                weight_decay, nesterov, maximize, first_step)
+    case = _case(momentum, weight_decay, nesterov, maximize, first_step)
+    update_flat(lambda *args: kernel(*args, case), np, param, grad, momentum_buffer, lr, momentum,
+                dampening, weight_decay, nesterov, maximize, first_step)
