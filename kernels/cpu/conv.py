@@ -42,8 +42,8 @@ WINOGRAD_OVER_TAPS = 0.6
 
 # ---------------------------------------------------------------------------------------------
 # Reused scratch buffers (column matrices, GEMM blocks). A fresh allocation of MBs is mmap-ed and
-# page-faulted on every call. One buffer per role and dtype, per Python thread (conv_per_sample's
-# worker threads each get their own), is reused instead; it never escapes a public kernel.
+# page-faulted on every call. One buffer per role and dtype, per calling Python thread, is reused
+# instead (a kernel's parts each take their own slice of it); it never escapes a public kernel.
 # ---------------------------------------------------------------------------------------------
 
 _scratch_buffers = threading.local()
