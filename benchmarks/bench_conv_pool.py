@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 
-
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

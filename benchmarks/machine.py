@@ -11,15 +11,14 @@ OPENBLAS_PREFIXES = ("scipy_openblas_", "openblas_")
 
 
 def share_openmp_cores():
-    """Before either library loads: the OpenMP policy minigrad sets for itself (kernels/cpu), for
-    both runtimes in the process (Numba's and PyTorch's). Idle workers spin for about 0.1 ms,
-    then sleep: spinning for long, as by default, they would take the cores the other library
-    needs; sleeping at once, each parallel region waits for its workers to wake, which on a KVM
-    guest costs tens of microseconds (README, Benchmarks) and taxed PyTorch, whose steps hold
-    more parallel regions, more than minigrad. A wait policy set by the caller wins."""
-    if "OMP_WAIT_POLICY" not in os.environ:
-        os.environ.setdefault("GOMP_SPINCOUNT", "10000")
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    """Before either library loads: the OpenMP policy minigrad sets for itself when its CPU kernels
+    are imported (kernels/cpu/__init__.py), for both runtimes in the process (Numba's and
+    PyTorch's). Idle workers spin for about 0.1 ms, then sleep: spinning for long, as by default,
+    they would take the cores the other library needs; sleeping at once, each parallel region
+    waits for its workers to wake, which on a KVM guest costs tens of microseconds (README,
+    Benchmarks) and taxed PyTorch, whose steps hold more parallel regions, more than minigrad. A
+    wait policy set by the caller wins."""
+    import minigrad.kernels.cpu  # noqa: F401
 
 
 def cpu_line(threads):

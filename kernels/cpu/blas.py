@@ -19,7 +19,7 @@ import re
 import numpy as np
 from numba import get_num_threads, njit
 
-from .parallel import NoAliasArguments, run_parts
+from .parallel import NoAliasArguments, part_range, run_parts
 
 _SET_THREADS_SYMBOLS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
                         "openblas_set_num_threads64_", "openblas_set_num_threads")
@@ -126,8 +126,7 @@ def _row_major(a):
 @njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
 def _matmul_part(part, parts, gemm, trans_a, trans_b, a, b, out):
     """Rows [lo, hi) of out = op(a) @ op(b)."""
-    M = out.shape[0]
-    lo, hi = part * M // parts, (part + 1) * M // parts
+    lo, hi = part_range(part, parts, out.shape[0])
     gemm_rows(gemm, trans_a, trans_b, a[:, lo:hi] if trans_a else a[lo:hi], b, out[lo:hi], 0.0)
 
 

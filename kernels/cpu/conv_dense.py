@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from .blas import gemm_rows, kernel_gemm, parts_for
-from .parallel import NoAliasArguments, run_parts
+from .parallel import NoAliasArguments, part_range, run_parts
 
 
 def applies(x_shape, w_shape, OH, OW, groups):
@@ -100,15 +100,10 @@ def _geometry(x_shape, w_shape, stride, padding, dilation, OH, OW):
     return taps, P_out, P_in, parts_for(C_out, work)
 
 
-@njit(inline="always")
-def _rows_of(part, parts, count):
-    return part * count // parts, (part + 1) * count // parts
-
-
 @njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
 def _forward_part(part, parts, gemm, w, taps, x_t, D, y_t):
     """Part `part` of the output channels: their rows of D, and y_t's rows D @ x_t^T."""
-    lo, hi = _rows_of(part, parts, D.shape[0])
+    lo, hi = part_range(part, parts, D.shape[0])
     P_out = D.shape[1]
     _dense_rows(w, taps, lo, hi, D)
     rows = D.reshape(D.shape[0] * P_out, D.shape[2] * D.shape[3])
@@ -120,7 +115,7 @@ def _weight_rows_part(part, parts, gemm, w, taps, grad_y, x_t, need_input, need_
                       grad_w):
     """Part `part` of the output channels: their rows of D (for the input gradient), and their
     weight gradient, from dD = grad_y^T @ x_t folded tap by tap. grad_y: (N, C_out P_out)."""
-    lo, hi = _rows_of(part, parts, D.shape[0])
+    lo, hi = part_range(part, parts, D.shape[0])
     P_out, P_in, C_in = taps.shape[0], taps.shape[1], w.shape[1]
     if need_input:
         _dense_rows(w, taps, lo, hi, D)
@@ -133,7 +128,7 @@ def _weight_rows_part(part, parts, gemm, w, taps, grad_y, x_t, need_input, need_
 @njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
 def _input_rows_part(part, parts, gemm, D, grad_y, grad_x_t):
     """Part `part` of the input positions: grad_x_t's rows (position, channel) = D^T @ grad_y^T."""
-    lo, hi = _rows_of(part, parts, D.shape[2])
+    lo, hi = part_range(part, parts, D.shape[2])
     C_in = D.shape[3]
     rows = D.reshape(D.shape[0] * D.shape[1], D.shape[2] * C_in)
     gemm_rows(gemm, True, True, rows[:, lo * C_in:hi * C_in], grad_y,

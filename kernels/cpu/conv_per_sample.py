@@ -3,7 +3,7 @@
 A whole batch's column matrix is large (ResNet conv 64->64 3x3 on 32x32 at batch 32: 576 x 32768
 floats, 75 MB), so building it and reading it back in the GEMM goes to DRAM twice per pass. One
 sample's columns (2.4 MB there) stay in cache between the im2col and the GEMM that reads them, and
-the per-sample GEMM writes y[n] in its final (C_out, OH * OW) layout: no layout pass either.
+the GEMM's product, in cache too, is copied into y with the bias added.
 
 Each of T parts (T = Numba's thread count, parallel.run_parts) takes a contiguous range of samples
 and runs the serial kernels and single-threaded OpenBLAS GEMMs (blas.gemm_rows) on it, with its
@@ -15,7 +15,7 @@ from numba import get_num_threads, njit
 
 from .blas import gemm_rows, kernel_gemm, parts_for
 from .layout import first_axis_last
-from .parallel import NoAliasArguments, run_parts
+from .parallel import NoAliasArguments, part_range, run_parts
 
 
 @njit(nogil=True, fastmath=True, cache=True)
@@ -144,17 +144,12 @@ def _chunk(N, rows, P, itemsize):
     return max(1, min(-(-CHUNK_COLUMNS // P), by_size, -(-N // max(1, get_num_threads()))))
 
 
-@njit(inline="always")
-def _samples_of(part, parts, N):
-    return part * N // parts, (part + 1) * N // parts
-
-
 @njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
 def _forward_part(part, parts, gemm, x, w_groups, bias, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW,
                   S, columns, product, padded, y):
     """Part `part` of `parts` of the samples, S per chunk: y (N, C_out, P) = w @ columns + bias,
     in part's own slices of the scratch arrays columns, product and padded."""
-    lo, hi = _samples_of(part, parts, x.shape[0])
+    lo, hi = part_range(part, parts, x.shape[0])
     groups, per_group, rows = w_groups.shape
     P = OH * OW
     block, out, pad = columns[part], product[part], padded[part]
@@ -171,7 +166,7 @@ def _forward_part(part, parts, gemm, x, w_groups, bias, KH, KW, sh, sw, ph, pw, 
 def _input_gradient_part(part, parts, gemm, grad_y, w_groups, KH, KW, sh, sw, ph, pw, dh, dw,
                          S, columns, gathered, padded, grad_x):
     """grad_x of part's samples: the columns' gradient w^T @ grad_y, summed back by col2im."""
-    lo, hi = _samples_of(part, parts, grad_y.shape[0])
+    lo, hi = part_range(part, parts, grad_y.shape[0])
     groups, per_group, rows = w_groups.shape
     OH, OW = grad_y.shape[2], grad_y.shape[3]
     P = OH * OW
@@ -193,7 +188,7 @@ def _weight_gradient_part(part, parts, gemm, grad_y, x, KH, KW, sh, sw, ph, pw, 
     """Part's samples' weight gradient into totals[part]: (groups, per_group, rows) += grad_y @
     columns^T, or its transpose (groups, rows, per_group) += columns @ grad_y^T."""
     N, C_out, OH, OW = grad_y.shape
-    lo, hi = _samples_of(part, parts, N)
+    lo, hi = part_range(part, parts, N)
     total = totals[part]
     groups = total.shape[0]
     rows, per_group = (total.shape[1], total.shape[2]) if transposed else (total.shape[2],
@@ -213,7 +208,6 @@ def _weight_gradient_part(part, parts, gemm, grad_y, x, KH, KW, sh, sw, ph, pw, 
                 gemm_rows(gemm, False, True, x_rows, y_rows, total[g], 1.0)
             else:
                 gemm_rows(gemm, False, True, y_rows, x_rows, total[g], 1.0)
-
 
 
 def forward(x, w, bias, stride, padding, dilation, groups, OH, OW, scratch):

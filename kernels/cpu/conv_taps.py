@@ -25,7 +25,7 @@ from numba import njit
 
 from .blas import gemm_rows, has_gemm, kernel_gemm, parts_for
 from .layout import first_axis_last, last_axis_first
-from .parallel import NoAliasArguments, run_parts
+from .parallel import NoAliasArguments, part_range, run_parts
 
 # The share of im2col's (tap, position) products that must read padding for the taps to pay:
 # their GEMMs are narrower (one row of positions), and three layout changes are added.
@@ -86,16 +86,11 @@ def _taps_first_copy(w):
     return out
 
 
-@njit(inline="always")
-def _rows_of(part, parts, count):
-    return part * count // parts, (part + 1) * count // parts
-
-
 @njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
 def _forward_part(part, parts, gemm, blocks, N, x_t, w_t, y_t):
     """Part `part` of y_t's output channels: y_t (C_out, OH OW N) += w_t[tap] @ x_t's block per
     block (x_t: (C_in, H W N))."""
-    lo, hi = _rows_of(part, parts, y_t.shape[0])
+    lo, hi = part_range(part, parts, y_t.shape[0])
     y_t[lo:hi] = 0
     for b in range(blocks.shape[0]):
         tap, source, target, positions = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
@@ -108,7 +103,7 @@ def _forward_part(part, parts, gemm, blocks, N, x_t, w_t, y_t):
 def _input_gradient_part(part, parts, gemm, blocks, N, grad_y_t, w_t, grad_x_t):
     """Part `part` of grad_x_t's input channels: grad_x_t (C_in, H W N) += w_t[tap]^T @ grad_y_t's
     block per block."""
-    lo, hi = _rows_of(part, parts, grad_x_t.shape[0])
+    lo, hi = part_range(part, parts, grad_x_t.shape[0])
     grad_x_t[lo:hi] = 0
     for b in range(blocks.shape[0]):
         tap, source, target, positions = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
@@ -121,7 +116,7 @@ def _input_gradient_part(part, parts, gemm, blocks, N, grad_y_t, w_t, grad_x_t):
 def _weight_gradient_part(part, parts, gemm, blocks, N, grad_y_t, x_t, grad_w_t):
     """Part `part` of grad_w_t's output channels: grad_w_t[tap] (C_out, C_in) = the sum over the
     tap's blocks of grad_y_t's block @ x_t's block^T; a tap without blocks is zero."""
-    lo, hi = _rows_of(part, parts, grad_w_t.shape[1])
+    lo, hi = part_range(part, parts, grad_w_t.shape[1])
     started = np.zeros(grad_w_t.shape[0], dtype=np.bool_)
     for b in range(blocks.shape[0]):
         tap, source, target, positions = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
@@ -134,13 +129,12 @@ def _weight_gradient_part(part, parts, gemm, blocks, N, grad_y_t, x_t, grad_w_t)
             grad_w_t[tap, lo:hi] = 0
 
 
-
 def forward(x, w, bias, padding, dilation, OH, OW):
     N, C_in, H, W = x.shape
     C_out, _, KH, KW = w.shape
     x_t, w_t = _batch_last_copy(x), _taps_first_copy(w)
     y_t = np.empty((C_out, OH * OW, N), dtype=x.dtype)
-    blocks = _block_array(H, W, OH, OW, KH, KW, padding, dilation, N)
+    blocks = _block_array(H, W, OH, OW, KH, KW, padding, dilation, N > 0)
     run_parts(_forward_part, parts_for(C_out, C_out * C_in * KH * KW * OH * OW * N),
               kernel_gemm(x.dtype), blocks, N, x_t.reshape(C_in, H * W * N), w_t,
               y_t.reshape(C_out, OH * OW * N))
@@ -155,7 +149,7 @@ def backward(grad_y, x, w, need_input, need_weight, padding, dilation):
     _, C_in, H, W = x.shape
     KH, KW = w.shape[2:]
     dtype = grad_y.dtype
-    blocks = _block_array(H, W, OH, OW, KH, KW, padding, dilation, N)
+    blocks = _block_array(H, W, OH, OW, KH, KW, padding, dilation, N > 0)
     grad_y_t = _batch_last_copy(grad_y).reshape(C_out, OH * OW * N)
     multiply_adds = C_out * C_in * KH * KW * OH * OW * N
     gemm = kernel_gemm(dtype)
@@ -175,7 +169,9 @@ def backward(grad_y, x, w, need_input, need_weight, padding, dilation):
     return grad_x, grad_w
 
 
-def _block_array(H, W, OH, OW, KH, KW, padding, dilation, N):
-    """_blocks as an int64 array (blocks, 4) for the kernels; none for an empty batch."""
-    blocks = _blocks(H, W, OH, OW, KH, KW, *padding, *dilation) if N else ()
+@functools.lru_cache(maxsize=256)
+def _block_array(H, W, OH, OW, KH, KW, padding, dilation, samples):
+    """_blocks as an int64 array (blocks, 4) for the kernels, shared by the calls of a geometry
+    (they only read it); none without samples."""
+    blocks = _blocks(H, W, OH, OW, KH, KW, *padding, *dilation) if samples else ()
     return np.array(blocks, dtype=np.int64).reshape(len(blocks), 4)

@@ -15,6 +15,16 @@ _update_element = njit(inline="always")(sgd_update_element)
 
 
 @njit(inline="always")
+def _case(momentum, weight_decay, nesterov, maximize, first):
+    """1 plain SGD, 2 momentum after the first step, 0 any other options."""
+    if weight_decay != 0 or nesterov or maximize:
+        return 0
+    if momentum == 0:
+        return 1
+    return 0 if first else 2
+
+
+@njit(inline="always")
 def _update(i, case, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov, maximize,
             first):
     """The rule with the options of the common cases as constants, which LLVM folds into a
@@ -30,7 +40,8 @@ def _update(i, case, param, grad, buf, lr, momentum, dampening, weight_decay, ne
 
 @njit(fastmath=True, cache=True)
 def _sgd_update_serial(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov, maximize,
-                       first, case):
+                       first):
+    case = _case(momentum, weight_decay, nesterov, maximize, first)
     for i in range(param.size):
         _update(i, case, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
                 maximize, first)
@@ -38,18 +49,11 @@ def _sgd_update_serial(param, grad, buf, lr, momentum, dampening, weight_decay, 
 
 @njit(parallel=True, fastmath=True, cache=True)
 def _sgd_update_parallel(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
-                         maximize, first, case):
+                         maximize, first):
+    case = _case(momentum, weight_decay, nesterov, maximize, first)
     for i in prange(param.size):
         _update(i, case, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
                 maximize, first)
-
-
-def _case(momentum, weight_decay, nesterov, maximize, first_step):
-    if weight_decay != 0 or nesterov or maximize:
-        return 0
-    if momentum == 0:
-        return 1
-    return 0 if first_step else 2
 
 
 def sgd_update(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
@@ -57,6 +61,5 @@ def sgd_update(param, grad, momentum_buffer, lr, momentum, dampening, weight_dec
     """Update `param` in place (and `momentum_buffer`, unless momentum is 0; on the first step the
     buffer is only written). The arrays have one shape and dtype; the buffer is C-contiguous."""
     kernel = _sgd_update_serial if param.size < SMALL else _sgd_update_parallel
-    case = _case(momentum, weight_decay, nesterov, maximize, first_step)
-    update_flat(lambda *args: kernel(*args, case), np, param, grad, momentum_buffer, lr, momentum,
-                dampening, weight_decay, nesterov, maximize, first_step)
+    update_flat(kernel, np, param, grad, momentum_buffer, lr, momentum, dampening,
+                weight_decay, nesterov, maximize, first_step)

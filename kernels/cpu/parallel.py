@@ -32,6 +32,12 @@ class NoAliasArguments(Compiler):
         self.state.flags.noalias = True
         return super().define_pipelines()
 
+@njit(inline="always")
+def part_range(part, parts, count):
+    """The items [lo, hi) of `count` that part `part` of `parts` owns: contiguous, in order."""
+    return part * count // parts, (part + 1) * count // parts
+
+
 _ARRAY_FLAGS = 0x1 | 0x2 | 0x100 | 0x400  # C, F contiguous, aligned, writeable: what typeof reads
 
 

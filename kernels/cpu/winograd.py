@@ -33,7 +33,7 @@ from numba import get_num_threads, njit
 
 from .blas import gemm_rows, kernel_gemm
 from .layout import first_axis_last
-from .parallel import NoAliasArguments, run_parts
+from .parallel import NoAliasArguments, part_range, run_parts
 from .winograd_tiles import grad_output_transform, input_transform, output_transform
 
 TILE = 4  # outputs per tile side
@@ -190,16 +190,11 @@ def _matrix(flat, k, rows, columns):
     return flat[k, :rows * columns].reshape(rows, columns)
 
 
-@njit(inline="always")
-def _samples_of(part, parts, N):
-    return part * N // parts, (part + 1) * N // parts
-
-
 @njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
 def _forward_part(part, parts, gemm, x, U, bias, ph, pw, TH, TW, S, padded, Z, V, M, tiles, y):
     """Part `part` of `parts` of the samples, S per chunk: their tiles' V, the 36 GEMMs
     M[k] = V[k] @ U[k], and y from M, in part's own slices of the scratches."""
-    lo, hi = _samples_of(part, parts, x.shape[0])
+    lo, hi = part_range(part, parts, x.shape[0])
     C_in, C_out = x.shape[1], y.shape[1]
     pad, z, v, m, out = padded[part], Z[part], V[part], M[part], tiles[part]
     for start in range(lo, hi, S):
@@ -252,7 +247,7 @@ def backward_input(grad_y, w, x_shape, padding, scratch):
 def _batch_transforms_part(part, parts, x, grad_y, ph, pw, TH, TW, padded, padded_y, Z, V, D):
     """The tiles' V (from x) and dM (from grad_y) of part's samples, at their own rows of the
     whole batch's V and D."""
-    lo, hi = _samples_of(part, parts, x.shape[0])
+    lo, hi = part_range(part, parts, x.shape[0])
     pad, pad_y, z = padded[part], padded_y[part], Z[part]
     input_transform(x, lo, hi - lo, ph, pw, TH, TW, pad, z[0], z[1], z[2], z[3], z[4], z[5],
                     V[0:6], V[6:12], V[12:18], V[18:24], V[24:30], V[30:36], lo)
@@ -264,7 +259,7 @@ def _batch_transforms_part(part, parts, x, grad_y, ph, pw, TH, TW, padded, padde
 def _weight_gradient_part(part, parts, gemm, x, grad_y, ph, pw, TH, TW, S, padded, padded_y, Z,
                           V, D, dU):
     """dU[part][k] = the sum over part's samples of dM[k]^T @ V[k], S samples per chunk."""
-    lo, hi = _samples_of(part, parts, x.shape[0])
+    lo, hi = part_range(part, parts, x.shape[0])
     C_in, C_out = x.shape[1], grad_y.shape[1]
     pad, pad_y, z, v, d, total = padded[part], padded_y[part], Z[part], V[part], D[part], dU[part]
     for start in range(lo, hi, S):
@@ -283,7 +278,8 @@ def _weight_gradient_part(part, parts, gemm, x, grad_y, ph, pw, TH, TW, S, padde
 def _tile_sums_part(part, parts, gemm, V, D, rows, C_in, C_out, dU):
     """dU[k] (C_out, C_in) = dM[k]^T @ V[k] over the whole batch's rows, for part's share of the
     36 k."""
-    for k in range(part * 36 // parts, (part + 1) * 36 // parts):
+    lo, hi = part_range(part, parts, 36)
+    for k in range(lo, hi):
         gemm_rows(gemm, True, False, _matrix(D, k, rows, C_out), _matrix(V, k, rows, C_in),
                   _matrix(dU, k, C_out, C_in), 0.0)
 
