@@ -46,6 +46,13 @@ def relu_max_pool2d_backward(grad_y, y, argmax, x_shape, kernel_size, stride, pa
     """The gradient of x of relu_max_pool2d_forward, from its outputs y and argmax."""
 
 
+def conv2d_relu_max_pool2d_forward(x, w, b, conv, pool):
+    """relu_max_pool2d_forward(conv2d_forward(x, w, b, *conv), *pool) as (y, argmax): conv is
+    (stride, padding, dilation, groups), pool (kernel_size, stride, padding, dilation, ceil_mode).
+    The convolution's output is not returned (its gradient comes from relu_max_pool2d_backward),
+    so a kernel may pool it where it computes it and never write it out."""
+
+
 def avg_pool2d_forward(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     """torch.nn.functional.avg_pool2d (divisor_override None or a positive int): returns y."""
 

@@ -483,6 +483,57 @@ def test_max_pool2d_2x2_ties_and_nans_match_torch(n, c, size, ceil_mode, nan_fra
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@EXAMPLES
+@given(n=st.sampled_from([1, 3, 9, 17, 64]), c_in=st.integers(1, 4), c_out=st.integers(1, 5),
+       size=st.tuples(st.integers(3, 30), st.integers(3, 30)), kernel=st.sampled_from([1, 3, 5]),
+       padding=st.integers(0, 2), ceil_mode=st.booleans(),
+       nan_fraction=st.sampled_from([0.0, 0.0, 0.02]), seed=st.integers(0, 2**31))
+def test_conv2d_relu_max_pool2d_is_the_two_kernels(n, c_in, c_out, size, kernel, padding,
+                                                   ceil_mode, nan_fraction, seed, dtype):
+    # The direct loops pool 2 x 2 windows from their accumulators (woven samples on short planes,
+    # one per plane on long ones): the same values and indices as pooling the convolution's
+    # output, ties (small integers), NaNs and odd sizes included.
+    rng = np.random.default_rng(seed)
+    padding = min(padding, kernel - 1)
+    if min(size) + 2 * padding < kernel + 1:
+        return
+    x = rng.integers(-2, 3, size=(n, c_in) + size).astype(dtype)
+    x[rng.random(x.shape) < nan_fraction] = np.nan
+    w = rng.integers(-1, 2, size=(c_out, c_in, kernel, kernel)).astype(dtype)
+    b = rng.integers(-1, 2, size=c_out).astype(dtype)
+    conv = ((1, 1), (padding, padding), (1, 1), 1)
+    pool = ((2, 2), (2, 2), (0, 0), (1, 1), ceil_mode)
+    y, argmax = K.conv2d_relu_max_pool2d_forward(x, w, b, conv, pool)
+    y_two, argmax_two = K.relu_max_pool2d_forward(K.conv2d_forward(x, w, b, *conv), *pool)
+    np.testing.assert_array_equal(y, y_two)
+    np.testing.assert_array_equal(argmax, argmax_two)
+
+
+@pytest.mark.parametrize("n, c_in, size, padding", [(256, 6, 14, 0), (64, 1, 28, 2), (5, 3, 9, 1)])
+def test_conv2d_relu_max_pool2d_pools_in_the_direct_loops(monkeypatch, n, c_in, size, padding):
+    # LeNet's layers (woven and not) never write the convolution's output for a pooling pass
+    from minigrad.kernels.cpu import conv
+
+    def unfused(*args):
+        raise AssertionError("the two kernels ran")
+
+    monkeypatch.setattr(conv, "relu_max_pool2d_forward", unfused)
+    rng = np.random.default_rng(0)
+    x = random_array(rng, (n, c_in, size, size), np.float32)
+    w = random_array(rng, (16, c_in, 5, 5), np.float32)
+    y, argmax = K.conv2d_relu_max_pool2d_forward(x, w, None, ((1, 1), (padding,) * 2, (1, 1), 1),
+                                                 ((2, 2), (2, 2), (0, 0), (1, 1), False))
+    xt = torch.from_numpy(x)
+    yt, indices = F.max_pool2d(F.relu(F.conv2d(xt, torch.from_numpy(w), padding=padding)), 2,
+                               return_indices=True)
+    assert_close(y, yt, np.float32)
+    # where relu leaves 0 the index is the window's largest before it (no gradient goes there);
+    # elsewhere rounding may swap near-ties
+    positive = y > 0
+    assert (argmax[positive] == indices.numpy()[positive]).mean() > 0.99
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", [(4, 6), (7, 5), (28, 28)])
 @pytest.mark.parametrize("ceil_mode, divisor_override", [(False, None), (True, None), (False, 3)])
 def test_avg_pool2d_2x2_matches_torch(dtype, size, ceil_mode, divisor_override):

@@ -179,8 +179,10 @@ RELU_POOLS = [lambda n: n.MaxPool2d(2), lambda n: n.MaxPool2d(3, stride=2, paddi
 
 @pytest.mark.parametrize("pool", range(len(RELU_POOLS)))
 @pytest.mark.parametrize("values", ["ties", "nan"])
-def test_sequential_relu_then_max_pool_matches_torch(torch, pool, values):
-    # Sequential runs ReLU then MaxPool2d as one fused op; the values are small integers, so
+@pytest.mark.parametrize("between", [False, True])
+def test_sequential_relu_then_max_pool_matches_torch(torch, pool, values, between):
+    # Sequential runs Conv2d, ReLU and MaxPool2d as one fused op, or ReLU and MaxPool2d when
+    # something stands between the convolution and the ReLU; the values are small integers, so
     # windows hold ties between positive values and between negative ones (all 0 after relu).
     rng = np.random.default_rng(pool)
     x = rng.integers(-3, 4, size=(2, 3, 7, 8)).astype(np.float32)
@@ -190,7 +192,8 @@ def test_sequential_relu_then_max_pool_matches_torch(torch, pool, values):
     grad = rng.normal(size=(2, 3, 7, 8)).astype(np.float32)
     results = []
     for lib in (torch, mg):
-        net = lib.nn.Sequential(lib.nn.Conv2d(3, 3, 1, bias=False), lib.nn.ReLU(),
+        net = lib.nn.Sequential(lib.nn.Conv2d(3, 3, 1, bias=False),
+                                *[lib.nn.Identity()] * between, lib.nn.ReLU(),
                                 RELU_POOLS[pool](lib.nn))
         with lib.no_grad():
             net[0].weight.copy_(lib.tensor(np.eye(3, dtype=np.float32).reshape(3, 3, 1, 1)))
@@ -198,8 +201,8 @@ def test_sequential_relu_then_max_pool_matches_torch(torch, pool, values):
         (out * lib.tensor(grad[tuple(slice(0, n) for n in out.shape)])).sum().backward()
         results.append((npy(out), npy(net[0].weight.grad)))
         if lib is mg:
-            fused = isinstance(net[2], mg.nn.MaxPool2d)
-            assert (out.grad_fn.name == "ReluMaxPool2dBackward0") == fused
+            fused = ("ReluMaxPool2dBackward0" if between else "ConvReluMaxPool2dBackward0")
+            assert (out.grad_fn.name == fused) == isinstance(net[-1], mg.nn.MaxPool2d)
     np.testing.assert_array_equal(results[1][0], results[0][0])
     np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-5, atol=1e-5)
 

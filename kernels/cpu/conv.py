@@ -34,6 +34,7 @@ from ..shapes import output_size
 from . import conv_dense, conv_per_sample, conv_taps, winograd
 from .conv_direct import WEIGHT_CHUNKS, direct_backward, direct_forward, lanes_for
 from .fused import channel_sum
+from .pool import is_2x2_stride_2, relu_max_pool2d_forward
 
 DIRECT_MAX_CHANNEL_PRODUCT = 1024
 WINOGRAD_MIN_TILES = 64  # tiles per batch below which the filter transform outweighs the gain
@@ -162,6 +163,28 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     if algorithm == "winograd":
         return winograd.forward(x, w, bias, padding, OH, OW, _scratch)
     return conv_per_sample.forward(x, w, bias, stride, padding, dilation, groups, OH, OW, _scratch)
+
+
+def conv2d_relu_max_pool2d_forward(x, w, b, conv, pool):
+    """The direct loops pool 2 x 2 windows from their accumulators, never writing the
+    convolution's output; every other layer runs the two kernels."""
+    x = np.ascontiguousarray(x)
+    w = np.ascontiguousarray(w, dtype=x.dtype)
+    (stride, padding, dilation, groups), (window, pool_stride, pool_padding, pool_dilation, ceil) = conv, pool
+    N, C_in, H, W = x.shape
+    OH = output_size(H, w.shape[2], stride[0], padding[0], dilation[0])
+    OW = output_size(W, w.shape[3], stride[1], padding[1], dilation[1])
+    PH = output_size(OH, window[0], pool_stride[0], pool_padding[0], pool_dilation[0], ceil)
+    PW = output_size(OW, window[1], pool_stride[1], pool_padding[1], pool_dilation[1], ceil)
+    if (pool_dilation == (1, 1) and is_2x2_stride_2(window, pool_stride, pool_padding, PH, PW, OH, OW)
+            and not conv_dense.applies(x.shape, w.shape, OH, OW, groups)
+            and _cropped(x.shape[2:], w.shape[2:], stride, padding, dilation) is None
+            and _algorithm(x.shape, w.shape, x.dtype, stride, padding, dilation, groups, OH,
+                           OW) == "direct"):
+        bias = np.zeros(w.shape[0], x.dtype) if b is None else np.ascontiguousarray(b, x.dtype)
+        return direct_forward(x, w, bias, *padding, *dilation, OH, OW,
+                              lanes_for(N, H, W, *padding), pool=True)
+    return relu_max_pool2d_forward(conv2d_forward(x, w, b, *conv), *pool)
 
 
 def _input_gradient_by_correlation(w_shape, stride, padding, dilation, groups):

@@ -45,6 +45,7 @@ import numpy as np
 from numba import get_num_threads, njit
 
 from .parallel import NoAliasArguments, run_parts
+from .pool import ARGMAX_DTYPE, FINITE_FREE_FASTMATH as POOL_FASTMATH
 
 WEIGHT_CHUNKS = 8
 VECTOR = 8  # float32 lanes of an AVX2 register: the unit the wide planes are rounded up to
@@ -95,6 +96,79 @@ def _unweave(out, co, src, Wp, lanes):
                     out[s, co, h, i] = src[start + i * lanes]
 
 
+@njit(inline="always")
+def _window_max(a, b, d, e, start, OW):
+    """The largest of a 2 x 2 window (a b / d e) and its flat index, start at a's: the top pair's
+    winner unless the bottom pair's is strictly larger (the first of the largest in scan order),
+    without branches; and whether it holds a NaN."""
+    top, bottom = max(a, b), max(d, e)
+    k_top = np.int32(b > a)
+    k_bottom = np.int32(OW) + np.int32(e > d)
+    index = start + k_top + np.int32(bottom > top) * (k_bottom - k_top)
+    return max(top, bottom), index, (a != a) | (b != b) | (d != d) | (e != e)
+
+
+@njit(inline="always")
+def _window_scan(a, b, d, e, start, OW):
+    """_window_max's by a scan, where a NaN wins (the last one): for windows that hold one."""
+    best, index = a, start
+    if b > best or b != b:
+        best, index = b, start + np.int32(1)
+    if d > best or d != d:
+        best, index = d, start + np.int32(OW)
+    if e > best or e != e:
+        best, index = e, start + np.int32(OW + 1)
+    return best, index
+
+
+@njit(fastmath=POOL_FASTMATH, cache=True)
+def _pool_unweave(y, argmax, co, src, Wp, lanes, OW):
+    """y[s, co, i, j] = max(0, the largest of the woven plane's 2 x 2 window at (2i, 2j)) and
+    argmax[s, co, i, j] its flat index into the OH x OW plane, for each woven sample s, as
+    relu_max_pool2d_forward computes them from the unwoven plane."""
+    count, _, PH, PW = y.shape
+    zero = src.dtype.type(0)
+    down = Wp * lanes
+    for i in range(PH):
+        if lanes == 1:  # the window's columns along the row: j innermost
+            top_row, bottom_row = src[2 * i * Wp:], src[(2 * i + 1) * Wp:]
+            y_row, argmax_row = y[0, co, i], argmax[0, co, i]
+            start = np.int32(2 * i * OW)
+            nan_seen = False
+            for j in range(PW):
+                best, index, nan = _window_max(top_row[2 * j], top_row[2 * j + 1],
+                                               bottom_row[2 * j], bottom_row[2 * j + 1],
+                                               start + np.int32(2 * j), OW)
+                y_row[j] = zero if best <= zero else best
+                argmax_row[j] = index
+                nan_seen |= nan
+            if nan_seen:
+                for j in range(PW):
+                    best, index = _window_scan(top_row[2 * j], top_row[2 * j + 1],
+                                               bottom_row[2 * j], bottom_row[2 * j + 1],
+                                               start + np.int32(2 * j), OW)
+                    y_row[j] = zero if best <= zero else best
+                    argmax_row[j] = index
+            continue
+        for j in range(PW):  # the woven samples innermost
+            at = (2 * i * Wp + 2 * j) * lanes
+            start = np.int32(2 * i * OW + 2 * j)
+            nan_seen = False
+            for s in range(count):
+                best, index, nan = _window_max(src[at + s], src[at + lanes + s], src[at + down + s],
+                                               src[at + down + lanes + s], start, OW)
+                y[s, co, i, j] = zero if best <= zero else best
+                argmax[s, co, i, j] = index
+                nan_seen |= nan
+            if nan_seen:
+                for s in range(count):
+                    best, index = _window_scan(src[at + s], src[at + lanes + s],
+                                               src[at + down + s], src[at + down + lanes + s],
+                                               start, OW)
+                    y[s, co, i, j] = zero if best <= zero else best
+                    argmax[s, co, i, j] = index
+
+
 def _round_up_py(length):
     return (length + VECTOR - 1) // VECTOR * VECTOR
 
@@ -142,13 +216,15 @@ def _live_span(live_lo, live_hi, offset, taps_width, L):
 
 
 @njit(inline="always")
-def _correlate(src, start, live_lo, live_hi, wk, bias, Wp, dh, dw, lanes, L, acc, out):
+def _correlate(src, start, live_lo, live_hi, wk, bias, Wp, dh, dw, lanes, L, acc, out, pool,
+               pooled, argmax, OW):
     """out[s, co, oh, ow] = bias[co] + sum over (c, kh, kw) of wk[co, c, kh, kw] *
     src[c, (start + oh * Wp + ow + kh * dh * Wp + kw * dw) * lanes + s] for the woven samples
     s < len(out): output channels in pairs, the taps of a kernel row in groups of 5 / 3 / 1 fused
-    into one pass over L floats. Source positions outside [live_lo, live_hi) are zero padding."""
+    into one pass over L floats. Source positions outside [live_lo, live_hi) are zero padding.
+    With `pool`, out is not written: its relu_max_pool2d over 2 x 2 windows goes to pooled and
+    argmax instead."""
     C_out, C, KH, KW = wk.shape
-    count, _, OH, OW = out.shape
     a0 = acc[0]
     a1 = acc[1]
     for co0 in range(0, C_out, 2):
@@ -181,8 +257,12 @@ def _correlate(src, start, live_lo, live_hi, wk, bias, Wp, dh, dw, lanes, L, acc
                     lo, hi = _live_span(live_lo * lanes, live_hi * lanes, offset + first, 1, L)
                     _fma1(a0[lo:], a1[lo:], row[first + lo:], u[kw:], v[kw:], hi - lo)
                     kw += 1
-        _unweave(out, co0, a0, Wp, lanes)
-        _unweave(out, co1, a1, Wp, lanes)
+        if pool:
+            _pool_unweave(pooled, argmax, co0, a0, Wp, lanes, OW)
+            _pool_unweave(pooled, argmax, co1, a1, Wp, lanes, OW)
+        else:
+            _unweave(out, co0, a0, Wp, lanes)
+            _unweave(out, co1, a1, Wp, lanes)
 
 
 @njit(inline="always")
@@ -254,15 +334,16 @@ def _add_weight_products(g_wide, shift, x_pad, KH, KW, dh, dw, Wp, lanes, L, gra
 @njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
 def _conv_part(part, parts, src, src_lead, src_row, kernel, bias, start, Wp, dh, dw, lanes, L_out,
                out, x, x_lead, x_row, L_weight, need_out, need_weight, need_bias, partial_w,
-               partial_b):
+               partial_b, pool, pooled, argmax):
     """Part `part` of `parts` of the woven sample groups, for either pass: src's planes woven
     `src_lead` positions into rows of src_row floats in pitch Wp, correlated with `kernel` (plus
     bias) into out when need_out; x's planes woven x_lead positions into rows of x_row floats for
     the weight products, and the bias gradient, summed into partial_w[part] and partial_b[part].
-    The forward pass: src = x, kernel = w. The backward pass: src = grad_y, kernel = the flipped
-    w, out = grad_x. One kernel for both: its loops are compiled once, and launched by one
-    launcher."""
-    N, C_src, H_src, _ = src.shape
+    The forward pass: src = x, kernel = w; with `pool` it writes relu_max_pool2d's (y, argmax) of
+    its output over 2 x 2 windows to pooled and argmax, not out. The backward pass: src = grad_y,
+    kernel = the flipped w, out = grad_x. One kernel for both: its loops are compiled once, and
+    launched by one launcher."""
+    N, C_src, H_src, OW = src.shape[0], src.shape[1], src.shape[2], out.shape[3]
     KH, KW = kernel.shape[2], kernel.shape[3]
     groups = (N + lanes - 1) // lanes
     grad_w, grad_b = partial_w[part], partial_b[part]
@@ -287,7 +368,8 @@ def _conv_part(part, parts, src, src_lead, src_row, kernel, bias, start, Wp, dh,
                 _weave_plane(x_pad[c], x[n0 + s, c], x_lead, Wp, lanes, s)
         if need_out:
             _correlate(s_wide, start, src_lead, src_lead + H_src * Wp, kernel, bias, Wp, dh, dw,
-                       lanes, L_out, acc, out[n0:n0 + count])
+                       lanes, L_out, acc, out[n0:n0 + count], pool, pooled[n0:n0 + count],
+                       argmax[n0:n0 + count], OW)
         if need_weight:
             _add_weight_products(s_wide, src_lead * lanes, x_pad, KH, KW, dh, dw, Wp, lanes,
                                  L_weight, grad_w)
@@ -296,17 +378,29 @@ def _conv_part(part, parts, src, src_lead, src_row, kernel, bias, start, Wp, dh,
                 grad_b[c] += np.sum(s_wide[c, src_lead * lanes:(src_lead + H_src * Wp) * lanes])
 
 
-def direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW, lanes):
+def _no_pooling(dtype):
+    return np.empty((0, 0, 0, 0), dtype=dtype), np.empty((0, 0, 0, 0), dtype=ARGMAX_DTYPE)
+
+
+def direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW, lanes, pool=False):
+    """y (N, C_out, OH, OW), or with `pool` relu_max_pool2d_forward's (y, argmax) of it over 2 x 2
+    windows, computed from the woven planes (the convolution's output is never written)."""
     N, C, H, W = x.shape
+    C_out = w.shape[0]
     Wp = W + 2 * pw
     groups = (N + lanes - 1) // lanes
     parts = max(1, min(groups, get_num_threads()))
-    y = np.empty((N, w.shape[0], OH, OW), dtype=x.dtype)
+    y = np.empty((0 if pool else N, C_out, OH, OW), dtype=x.dtype)
+    if pool:
+        pooled = np.empty((N, C_out, OH // 2, OW // 2), dtype=x.dtype)
+        argmax = np.empty(pooled.shape, dtype=ARGMAX_DTYPE)
+    else:
+        pooled, argmax = _no_pooling(x.dtype)
     run_parts(_conv_part, parts, x, ph * Wp + pw, (H + 2 * ph) * Wp * lanes, w, bias, 0, Wp, dh,
               dw, lanes, _round_up_py(((OH - 1) * Wp + OW) * lanes), y, x, 0, 0, 0, True, False,
               False, np.empty((parts, 0, C) + w.shape[2:], dtype=x.dtype),
-              np.empty((parts, 0), dtype=x.dtype))
-    return y
+              np.empty((parts, 0), dtype=x.dtype), bool(pool), pooled, argmax)
+    return (pooled, argmax) if pool else y
 
 
 def direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes, chunks, need_input, need_weight,
@@ -333,7 +427,8 @@ def direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes, chunks, need_inpu
     run_parts(_conv_part, chunks, grad_y, lead, row, flipped, np.zeros(C, dtype=dtype),
               ph * Wp + pw + lead - base, Wp, dh, dw, lanes, _round_up_py(((H - 1) * Wp + W) * lanes),
               grad_x, x, ph * Wp + pw, Hp * Wp * lanes, _round_up_py(((OH - 1) * Wp + OW) * lanes),
-              bool(need_input), bool(need_weight), bool(need_bias), partial_w, partial_b)
+              bool(need_input), bool(need_weight), bool(need_bias), partial_w, partial_b, False,
+              *_no_pooling(dtype))
     # the partials summed chunk by chunk, in order
     grad_w = partial_w.sum(axis=0)[:C_out] if need_weight else partial_w[0, :0]
     grad_b = partial_b.sum(axis=0) if need_bias else partial_b[0, :0]

@@ -53,7 +53,7 @@ def _max_taps(size, cells, kernel, stride, padding, dilation, adaptive):
     return starts, tap_lo, tap_hi
 
 
-def _is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
+def is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
     """Windows of 2 x 2 tiling the input (an odd last row or column left out): the fast kernels."""
     return (kernel_size, stride, padding) == ((2, 2), (2, 2), (0, 0)) and 2 * OH <= H and 2 * OW <= W
 
@@ -186,7 +186,7 @@ def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, relu):
     (KH, KW), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
     OH = output_size(H, KH, sh, ph, dh, ceil_mode)
     OW = output_size(W, KW, sw, pw, dw, ceil_mode)
-    if dilation == (1, 1) and _is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
+    if dilation == (1, 1) and is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
         return _max_pool_2x2_forward(x, OH, OW, 0 if relu else -np.inf)  # relu in the same pass
     y, argmax = _max_pool_planes(x, OH, OW, *_max_taps(H, OH, KH, sh, ph, dh, False), dh,
                                  *_max_taps(W, OW, KW, sw, pw, dw, False), dw)
@@ -330,7 +330,7 @@ def avg_pool2d_forward(x, kernel_size, stride, padding, ceil_mode, count_include
     (KH, KW), (sh, sw), (ph, pw) = kernel_size, stride, padding
     OH = output_size(H, KH, sh, ph, 1, ceil_mode)
     OW = output_size(W, KW, sw, pw, 1, ceil_mode)
-    if _is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
+    if is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
         return _avg_pool_2x2_forward(x, OH, OW, divisor_override or 4)
     return _avg_pool_forward(x, *_avg_windows(H, OH, KH, sh, ph, False, bool(count_include_pad)),
                              *_avg_windows(W, OW, KW, sw, pw, False, bool(count_include_pad)),
@@ -344,7 +344,7 @@ def avg_pool2d_backward(grad_y, x_shape, kernel_size, stride, padding, ceil_mode
     _, _, OH, OW = grad_y.shape
     _, _, H, W = x_shape
     (KH, KW), (sh, sw), (ph, pw) = kernel_size, stride, padding
-    if _is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
+    if is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
         return _avg_pool_2x2_backward(grad_y, H, W, divisor_override or 4)
     return _avg_pool_backward(grad_y, H, W,
                               *_avg_windows(H, OH, KH, sh, ph, False, bool(count_include_pad)),

@@ -17,6 +17,7 @@ from numba import cuda
 from .. import pool_rule
 from ..shapes import output_size
 from .activation import relu_backward, relu_forward
+from .conv import conv2d_forward
 from .runtime import launch, unravel, xp
 
 ARGMAX_DTYPE = xp.int32
@@ -166,6 +167,10 @@ def relu_max_pool2d_backward(grad_y, y, argmax, x_shape, kernel_size, stride, pa
                              ceil_mode):
     return max_pool2d_backward(relu_backward(grad_y, y), argmax, x_shape, kernel_size, stride,
                                padding, dilation, ceil_mode)
+
+
+def conv2d_relu_max_pool2d_forward(x, w, b, conv, pool):
+    return relu_max_pool2d_forward(conv2d_forward(x, w, b, *conv), *pool)
 
 
 def adaptive_max_pool2d_forward(x, output_size):

@@ -5,7 +5,7 @@ import math
 from .. import creation, dtypes
 from ..ops import flatten
 from ..ops.conv import pair
-from ..ops.pool import relu_max_pool2d
+from ..ops.pool import conv_relu_max_pool2d, relu_max_pool2d
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -51,12 +51,30 @@ class Conv2d(Module):
                                          bound)
         self.bias = _uniform_parameter((out_channels,), bound) if bias else None
 
-    def forward(self, input):
+    def _check_channels(self, input):
         if input.ndim in (3, 4) and input.shape[-3] != self.in_channels:
             raise RuntimeError(f"Conv2d expected input with {self.in_channels} channels, got "
                                f"{input.shape[-3]} (input shape {tuple(input.shape)})")
+
+    def forward(self, input):
+        self._check_channels(input)
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
+
+    def _fused_with(self, following):
+        # A ReLU and a MaxPool2d after it, as ReLU fuses them; not a subclass (its forward may
+        # differ)
+        relu = following[0] if following else None
+        pool = relu._pooling_after(following[1:]) if type(relu) is ReLU else None
+        if type(self) is not Conv2d or pool is None:
+            return None
+        return functools.partial(self._forward_pooled, pool=(
+            pool.kernel_size, pool.stride, pool.padding, pool.dilation, pool.ceil_mode)), 2
+
+    def _forward_pooled(self, input, pool):
+        self._check_channels(input)
+        return conv_relu_max_pool2d(input, self.weight, self.bias,
+                                    (self.stride, self.padding, self.dilation, self.groups), pool)
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -258,15 +276,23 @@ class ReLU(Module):
     def forward(self, input):
         return F.relu(input, inplace=self.inplace)
 
-    def _fused_with(self, following):
-        # Not in place (that must modify the pooling's input), nor a subclass (its forward may
-        # differ), nor before indices (ties at zero would move them).
-        if (type(self) is ReLU and not self.inplace and type(following) is MaxPool2d
-                and not following.return_indices):
-            return functools.partial(relu_max_pool2d, kernel_size=following.kernel_size,
-                                     stride=following.stride, padding=following.padding,
-                                     dilation=following.dilation, ceil_mode=following.ceil_mode)
+    def _pooling_after(self, following):
+        """The MaxPool2d first in `following` if max_pool2d(relu(x)) may be one op, else None:
+        not in place (that must modify the pooling's input), nor a subclass (its forward may
+        differ), nor before indices (ties at zero would move them)."""
+        pool = following[0] if following else None
+        if (type(self) is ReLU and not self.inplace and type(pool) is MaxPool2d
+                and not pool.return_indices):
+            return pool
         return None
+
+    def _fused_with(self, following):
+        pool = self._pooling_after(following)
+        if pool is None:
+            return None
+        return functools.partial(relu_max_pool2d, kernel_size=pool.kernel_size, stride=pool.stride,
+                                 padding=pool.padding, dilation=pool.dilation,
+                                 ceil_mode=pool.ceil_mode), 1
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""

@@ -112,8 +112,9 @@ class Module:
         return self.forward(*args, **kwargs)
 
     def _fused_with(self, following):
-        """An op computing following(self(x)), gradients included, in one (a Sequential runs it
-        in place of the two), or None."""
+        """(op, count): an op computing the first `count` of the modules `following` applied to
+        self(x), gradients included, in one (a Sequential runs it in place of them all), or
+        None."""
         return None
 
     # ----- traversal --------------------------------------------------------------------------
@@ -362,10 +363,11 @@ class Sequential(_ModuleSequence):
         modules = list(self._modules.values())
         i = 0
         while i < len(modules):
-            fused = modules[i]._fused_with(modules[i + 1]) if i + 1 < len(modules) else None
+            fused = modules[i]._fused_with(modules[i + 1:])
             if fused is not None:
-                input = fused(input)
-                i += 2
+                op, count = fused
+                input = op(input)
+                i += 1 + count
             else:
                 input = modules[i](input)
                 i += 1

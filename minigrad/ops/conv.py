@@ -56,13 +56,14 @@ def check_channels(name, input, weight, bias, groups):
 class Conv2d(Function):
     torch_name = "Convolution"
 
-    def forward(self, x, weight, bias, stride, padding, dilation, groups):
+    def forward(self, x, weight, bias, conv):
+        """conv: (stride, padding, dilation, groups), as conv2d_arguments gives them."""
         xp = self.xp
         x, weight = xp.ascontiguousarray(as_float(x)), xp.ascontiguousarray(weight)
-        self.params = stride, padding, dilation, groups
+        self.params = conv
         self.x_shape, self.w_shape, self.has_bias = x.shape, weight.shape, bias is not None
         self.save_for_backward(x, weight)
-        return self.kernels.conv2d_forward(x, weight, bias, stride, padding, dilation, groups)
+        return self.kernels.conv2d_forward(x, weight, bias, *conv)
 
     def backward(self, grad):
         x, weight = self.saved_tensors
@@ -77,6 +78,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     (C_out, C_in / groups, KH, KW); padding may be an int, a pair, "valid" or "same"."""
     if input.ndim == 3:
         return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    input, conv = conv2d_arguments(input, weight, bias, stride, padding, dilation, groups)
+    return Conv2d.apply(input, weight, bias, conv=conv)
+
+
+def conv2d_arguments(input, weight, bias, stride, padding, dilation, groups):
+    """conv2d's arguments checked and normalised: (input, (stride, padding, dilation, groups)),
+    the input padded where padding="same" pads more on one side."""
     check_4d("conv2d", input)
     if weight.ndim != 4:
         raise RuntimeError(f"conv2d expected a 4-D weight (C_out, C_in / groups, KH, KW), got shape "
@@ -103,8 +111,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if min(padding) < 0:
             raise RuntimeError(f"conv2d: padding {padding} must be non-negative")
     check_window("conv2d", tuple(input.shape), (kh, kw), padding, dilation)
-    return Conv2d.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation,
-                        groups=groups)
+    return input, (stride, padding, dilation, groups)
 
 
 def single(value, name):

@@ -1,7 +1,7 @@
 """Pooling as autograd ops on the device's kernels: max, average, adaptive average and max."""
 from ..autograd import Function
 from ..kernels.shapes import output_size
-from .conv import check_4d, check_window, pair
+from .conv import check_4d, check_window, conv2d_arguments, pair
 from .registry import FUNCTIONAL, op
 
 
@@ -33,6 +33,27 @@ class ReluMaxPool2d(Function):
         out, argmax = self.saved_tensors
         return self.kernels.relu_max_pool2d_backward(self.xp.ascontiguousarray(grad), out, argmax,
                                                      self.x_shape, *self.params)
+
+
+class ConvReluMaxPool2d(Function):
+    """max_pool2d(relu(conv2d(x))) on the kernel table's fused forward, which need not write the
+    convolution's output; the backward pass routes the gradient to it, then through conv2d's."""
+
+    def forward(self, x, weight, bias, conv, pool, conv_shape):
+        xp = self.xp
+        x, weight = xp.ascontiguousarray(x), xp.ascontiguousarray(weight)
+        self.conv, self.pool, self.conv_shape = conv, pool, conv_shape
+        self.has_bias = bias is not None
+        out, argmax = self.kernels.conv2d_relu_max_pool2d_forward(x, weight, bias, conv, pool)
+        self.save_for_backward(x, weight, out, argmax)
+        return out
+
+    def backward(self, grad):
+        x, weight, out, argmax = self.saved_tensors
+        grad_conv = self.kernels.relu_max_pool2d_backward(self.xp.ascontiguousarray(grad), out,
+                                                          argmax, self.conv_shape, *self.pool)
+        needs = self.needs_input_grad[:2] + (self.has_bias and self.needs_input_grad[2],)
+        return self.kernels.conv2d_backward(grad_conv, x, weight, needs, *self.conv)
 
 
 class MaxPoolIndices(Function):
@@ -174,7 +195,7 @@ def _batched(function):
     return pooled
 
 
-def _window(name, input, kernel_size, stride, padding, dilation, ceil_mode):
+def _window(name, input_shape, kernel_size, stride, padding, dilation, ceil_mode):
     kernel = pair(kernel_size, "kernel_size")
     stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
         else pair(stride, "stride")
@@ -187,11 +208,11 @@ def _window(name, input, kernel_size, stride, padding, dilation, ceil_mode):
             raise RuntimeError(f"{name}: pad should be smaller than or equal to half of kernel "
                                f"size, but got pad={padding}, kernel_size={kernel} and "
                                f"dilation={dilation}")
-    check_window(name, tuple(input.shape), kernel, padding, dilation)
-    out = [output_size(input.shape[2 + i], kernel[i], stride[i], padding[i], dilation[i],
+    check_window(name, input_shape, kernel, padding, dilation)
+    out = [output_size(input_shape[2 + i], kernel[i], stride[i], padding[i], dilation[i],
                        ceil_mode) for i in range(2)]
     if min(out) < 1:
-        raise RuntimeError(f"{name}: input shape {tuple(input.shape)} gives output size {tuple(out)}, "
+        raise RuntimeError(f"{name}: input shape {input_shape} gives output size {tuple(out)}, "
                            "which is too small")
     return kernel, stride, padding, dilation
 
@@ -200,8 +221,8 @@ def _window(name, input, kernel_size, stride, padding, dilation, ceil_mode):
 @_batched
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    kernel, stride, padding, dilation = _window("max_pool2d", input, kernel_size, stride, padding,
-                                                dilation, ceil_mode)
+    kernel, stride, padding, dilation = _window("max_pool2d", tuple(input.shape), kernel_size,
+                                                stride, padding, dilation, ceil_mode)
     params = (kernel, stride, padding, dilation, ceil_mode)
     if return_indices:
         return _with_indices(input, "max_pool2d", params)
@@ -211,16 +232,33 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 @_batched
 def relu_max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """max_pool2d(relu(input)) as one op: nn.Sequential runs a ReLU followed by a MaxPool2d so."""
-    window = _window("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    window = _window("max_pool2d", tuple(input.shape), kernel_size, stride, padding, dilation,
+                     ceil_mode)
     return ReluMaxPool2d.apply(input, params=(*window, ceil_mode))
+
+
+def conv_relu_max_pool2d(input, weight, bias, conv, pool):
+    """max_pool2d(relu(conv2d(input, weight, bias, *conv)), *pool) as one op: nn.Sequential runs a
+    Conv2d, a ReLU and a MaxPool2d so. conv: conv2d's (stride, padding, dilation, groups); pool:
+    max_pool2d's (kernel_size, stride, padding, dilation, ceil_mode)."""
+    if input.ndim == 3:
+        return conv_relu_max_pool2d(input.unsqueeze(0), weight, bias, conv, pool).squeeze(0)
+    input, conv = conv2d_arguments(input, weight, bias, *conv)
+    (stride, padding, dilation, _), (KH, KW) = conv, weight.shape[2:]
+    conv_shape = (input.shape[0], weight.shape[0]) + tuple(
+        output_size(input.shape[2 + i], (KH, KW)[i], stride[i], padding[i], dilation[i])
+        for i in range(2))
+    window = _window("max_pool2d", conv_shape, *pool)
+    return ConvReluMaxPool2d.apply(input, weight, bias, conv=conv, pool=(*window, pool[-1]),
+                                   conv_shape=conv_shape)
 
 
 @op(FUNCTIONAL)
 @_batched
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
-    kernel, stride, padding, _ = _window("avg_pool2d", input, kernel_size, stride, padding, 1,
-                                         ceil_mode)
+    kernel, stride, padding, _ = _window("avg_pool2d", tuple(input.shape), kernel_size, stride,
+                                         padding, 1, ceil_mode)
     if divisor_override is not None and divisor_override < 1:
         raise RuntimeError(f"avg_pool2d: divisor_override must be positive, got {divisor_override}")
     return AvgPool2d.apply(input, params=(kernel, stride, padding, ceil_mode, count_include_pad,
