@@ -170,13 +170,15 @@ def conv2d_relu_max_pool2d_forward(x, w, b, conv, pool):
     convolution's output; every other layer runs the two kernels."""
     x = np.ascontiguousarray(x)
     w = np.ascontiguousarray(w, dtype=x.dtype)
-    (stride, padding, dilation, groups), (window, pool_stride, pool_padding, pool_dilation, ceil) = conv, pool
+    stride, padding, dilation, groups = conv
+    window, pool_stride, pool_padding, pool_dilation, ceil = pool
     N, C_in, H, W = x.shape
     OH = output_size(H, w.shape[2], stride[0], padding[0], dilation[0])
     OW = output_size(W, w.shape[3], stride[1], padding[1], dilation[1])
     PH = output_size(OH, window[0], pool_stride[0], pool_padding[0], pool_dilation[0], ceil)
     PW = output_size(OW, window[1], pool_stride[1], pool_padding[1], pool_dilation[1], ceil)
-    if (pool_dilation == (1, 1) and is_2x2_stride_2(window, pool_stride, pool_padding, PH, PW, OH, OW)
+    if (pool_dilation == (1, 1)
+            and is_2x2_stride_2(window, pool_stride, pool_padding, PH, PW, OH, OW)
             and not conv_dense.applies(x.shape, w.shape, OH, OW, groups)
             and _cropped(x.shape[2:], w.shape[2:], stride, padding, dilation) is None
             and _algorithm(x.shape, w.shape, x.dtype, stride, padding, dilation, groups, OH,

@@ -45,7 +45,7 @@ import numpy as np
 from numba import get_num_threads, njit
 
 from .parallel import NoAliasArguments, run_parts
-from .pool import ARGMAX_DTYPE, FINITE_FREE_FASTMATH as POOL_FASTMATH
+from .pool import ARGMAX_DTYPE, FINITE_FREE_FASTMATH as POOL_FASTMATH, window_max, window_scan
 
 WEIGHT_CHUNKS = 8
 VECTOR = 8  # float32 lanes of an AVX2 register: the unit the wide planes are rounded up to
@@ -96,31 +96,6 @@ def _unweave(out, co, src, Wp, lanes):
                     out[s, co, h, i] = src[start + i * lanes]
 
 
-@njit(inline="always")
-def _window_max(a, b, d, e, start, OW):
-    """The largest of a 2 x 2 window (a b / d e) and its flat index, start at a's: the top pair's
-    winner unless the bottom pair's is strictly larger (the first of the largest in scan order),
-    without branches; and whether it holds a NaN."""
-    top, bottom = max(a, b), max(d, e)
-    k_top = np.int32(b > a)
-    k_bottom = np.int32(OW) + np.int32(e > d)
-    index = start + k_top + np.int32(bottom > top) * (k_bottom - k_top)
-    return max(top, bottom), index, (a != a) | (b != b) | (d != d) | (e != e)
-
-
-@njit(inline="always")
-def _window_scan(a, b, d, e, start, OW):
-    """_window_max's by a scan, where a NaN wins (the last one): for windows that hold one."""
-    best, index = a, start
-    if b > best or b != b:
-        best, index = b, start + np.int32(1)
-    if d > best or d != d:
-        best, index = d, start + np.int32(OW)
-    if e > best or e != e:
-        best, index = e, start + np.int32(OW + 1)
-    return best, index
-
-
 @njit(fastmath=POOL_FASTMATH, cache=True)
 def _pool_unweave(y, argmax, co, src, Wp, lanes, OW):
     """y[s, co, i, j] = max(0, the largest of the woven plane's 2 x 2 window at (2i, 2j)) and
@@ -136,7 +111,7 @@ def _pool_unweave(y, argmax, co, src, Wp, lanes, OW):
             start = np.int32(2 * i * OW)
             nan_seen = False
             for j in range(PW):
-                best, index, nan = _window_max(top_row[2 * j], top_row[2 * j + 1],
+                best, index, nan = window_max(top_row[2 * j], top_row[2 * j + 1],
                                                bottom_row[2 * j], bottom_row[2 * j + 1],
                                                start + np.int32(2 * j), OW)
                 y_row[j] = zero if best <= zero else best
@@ -144,7 +119,7 @@ def _pool_unweave(y, argmax, co, src, Wp, lanes, OW):
                 nan_seen |= nan
             if nan_seen:
                 for j in range(PW):
-                    best, index = _window_scan(top_row[2 * j], top_row[2 * j + 1],
+                    best, index = window_scan(top_row[2 * j], top_row[2 * j + 1],
                                                bottom_row[2 * j], bottom_row[2 * j + 1],
                                                start + np.int32(2 * j), OW)
                     y_row[j] = zero if best <= zero else best
@@ -155,14 +130,14 @@ def _pool_unweave(y, argmax, co, src, Wp, lanes, OW):
             start = np.int32(2 * i * OW + 2 * j)
             nan_seen = False
             for s in range(count):
-                best, index, nan = _window_max(src[at + s], src[at + lanes + s], src[at + down + s],
+                best, index, nan = window_max(src[at + s], src[at + lanes + s], src[at + down + s],
                                                src[at + down + lanes + s], start, OW)
                 y[s, co, i, j] = zero if best <= zero else best
                 argmax[s, co, i, j] = index
                 nan_seen |= nan
             if nan_seen:
                 for s in range(count):
-                    best, index = _window_scan(src[at + s], src[at + lanes + s],
+                    best, index = window_scan(src[at + s], src[at + lanes + s],
                                                src[at + down + s], src[at + down + lanes + s],
                                                start, OW)
                     y[s, co, i, j] = zero if best <= zero else best
@@ -343,7 +318,7 @@ def _conv_part(part, parts, src, src_lead, src_row, kernel, bias, start, Wp, dh,
     its output over 2 x 2 windows to pooled and argmax, not out. The backward pass: src = grad_y,
     kernel = the flipped w, out = grad_x. One kernel for both: its loops are compiled once, and
     launched by one launcher."""
-    N, C_src, H_src, OW = src.shape[0], src.shape[1], src.shape[2], out.shape[3]
+    (N, C_src, H_src), OW = src.shape[:3], out.shape[3]
     KH, KW = kernel.shape[2], kernel.shape[3]
     groups = (N + lanes - 1) // lanes
     grad_w, grad_b = partial_w[part], partial_b[part]

@@ -92,6 +92,31 @@ def _max_pool_forward(x, W, h_start, h_lo, h_hi, dh, w_start, w_lo, w_hi, dw):
     return y, argmax
 
 
+@njit(inline="always")
+def window_max(a, b, d, e, start, W):
+    """The largest of a 2 x 2 window (a b / d e) and its flat index in a plane W wide, start being
+    a's: the top pair's winner unless the bottom pair's is strictly larger (the first of the
+    largest in scan order), without branches; and whether the window holds a NaN."""
+    top, bottom = max(a, b), max(d, e)
+    k_top = np.int32(b > a)
+    k_bottom = np.int32(W) + np.int32(e > d)
+    index = start + k_top + np.int32(bottom > top) * (k_bottom - k_top)
+    return max(top, bottom), index, (a != a) | (b != b) | (d != d) | (e != e)
+
+
+@njit(inline="always")
+def window_scan(a, b, d, e, start, W):
+    """window_max's by a scan, where a NaN wins (the last one): for windows that hold one."""
+    best, index = a, start
+    if b > best or b != b:
+        best, index = b, start + np.int32(1)
+    if d > best or d != d:
+        best, index = d, start + np.int32(W)
+    if e > best or e != e:
+        best, index = e, start + np.int32(W + 1)
+    return best, index
+
+
 @njit(fastmath=FINITE_FREE_FASTMATH, cache=True, pipeline_class=NoAliasArguments)
 def _max_pool_2x2_part(part, parts, x, argmax, y, floor):
     """Part `part` of `parts` of the (n, c) planes. kernel 2, stride 2, no padding or dilation
@@ -113,25 +138,19 @@ def _max_pool_2x2_part(part, parts, x, argmax, y, floor):
             start = 2 * oh * W
             nan_seen = False
             for ow in range(OW):
-                a, b = top_row[2 * ow], top_row[2 * ow + 1]
-                d, e = bottom_row[2 * ow], bottom_row[2 * ow + 1]
-                top, bottom = max(a, b), max(d, e)
-                k_top = np.int32(b > a)
-                k_bottom = np.int32(W) + np.int32(e > d)
-                best = max(top, bottom)
+                best, index, nan = window_max(top_row[2 * ow], top_row[2 * ow + 1],
+                                              bottom_row[2 * ow], bottom_row[2 * ow + 1],
+                                              np.int32(start + 2 * ow), W)
                 y_row[ow] = floor if best <= floor else best
-                argmax_row[ow] = start + 2 * ow + k_top + np.int32(bottom > top) * (k_bottom - k_top)
-                nan_seen |= (a != a) | (b != b) | (d != d) | (e != e)
+                argmax_row[ow] = index
+                nan_seen |= nan
             if nan_seen:
                 for ow in range(OW):
-                    index = start + 2 * ow
-                    best, best_index = top_row[2 * ow], index
-                    for value, offset in ((top_row[2 * ow + 1], 1), (bottom_row[2 * ow], W),
-                                          (bottom_row[2 * ow + 1], W + 1)):
-                        if value > best or value != value:
-                            best, best_index = value, index + offset
+                    best, index = window_scan(top_row[2 * ow], top_row[2 * ow + 1],
+                                              bottom_row[2 * ow], bottom_row[2 * ow + 1],
+                                              np.int32(start + 2 * ow), W)
                     y_row[ow] = floor if best <= floor else best
-                    argmax_row[ow] = best_index
+                    argmax_row[ow] = index
 
 
 @njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
