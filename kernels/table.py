@@ -112,6 +112,17 @@ def sgd_update(param, grad, momentum_buffer, lr, momentum, dampening, weight_dec
     buffer is C-contiguous. Returns None."""
 
 
+def cross_entropy_forward(logits, target, scale):
+    """torch.nn.functional.cross_entropy's per-sample losses scale[i] * -log_softmax(logits)[i,
+    target[i]] of logits (N, C), C >= 1, integer class indices target (N,), each in [0, C), and
+    scale (N,): returns (losses, lse), lse (N,) the rows' log-sum-exp for the backward pass."""
+
+
+def cross_entropy_backward(grad, logits, lse, target, scale):
+    """The gradient of logits of cross_entropy_forward from the losses' gradient grad (N,):
+    grad[i] * scale[i] * (softmax(logits)[i] - onehot(target[i]))."""
+
+
 def erf(x):
     """The error function elementwise, computed in float64: returns an array of x's shape."""
 

@@ -330,6 +330,26 @@ def test_sigmoid_matches_cpu_and_torch(dtype):
     assert_close(GPU.sigmoid_backward(grad_y, y), CPU.sigmoid_backward(grad_y, y), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_matches_cpu(dtype):
+    rng = np.random.default_rng(404)
+    logits = rng.standard_normal((7, 5)).astype(dtype) * 30
+    logits[0, 0], logits[1, 1], logits[2, :] = np.nan, np.inf, 1e4
+    target = rng.integers(0, 5, 7)
+    logits[3, target[3]] = -np.inf
+    scale = rng.uniform(0.2, 2.0, 7).astype(dtype)
+    scale[4] = 0
+    grad = rng.standard_normal(7).astype(dtype)
+    losses, lse = GPU.cross_entropy_forward(logits, target, scale)
+    expected_losses, expected_lse = CPU.cross_entropy_forward(logits, target, scale)
+    np.testing.assert_array_equal(np.isnan(losses), np.isnan(expected_losses))
+    assert np.isposinf(losses[3]) and np.isnan(losses[:2]).all()
+    assert_close(losses[2:], expected_losses[2:], dtype)
+    assert_close(lse, expected_lse, dtype)
+    grad_logits = GPU.cross_entropy_backward(grad, logits, lse, target, scale)
+    assert_close(grad_logits, CPU.cross_entropy_backward(grad, logits, lse, target, scale), dtype)
+
+
 # ----- the SGD update ----------------------------------------------------------------------------
 SGD_OPTIONS = [dict(momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False),
                dict(momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False),

@@ -716,6 +716,39 @@ def test_sigmoid_matches_torch(dtype, shape):
     assert_close(K.sigmoid_backward(grad_y, y), xt.grad, dtype)
 
 
+def cross_entropy_case(rng, shape, dtype):
+    """Logits with rows torch makes NaN (a NaN, +inf) or infinite (the target's logit -inf), values
+    past exp's range, ignored samples (scale 0) and class weights; its targets and scales."""
+    logits = random_array(rng, shape, dtype) * 30
+    logits[0, 0], logits[1, 1], logits[2, :] = np.nan, np.inf, 1e4
+    target = rng.integers(0, shape[1], shape[0])
+    logits[3, target[3]] = -np.inf
+    scale = rng.uniform(0.2, 2.0, shape[0]).astype(dtype)
+    scale[4] = 0
+    return logits, target, scale
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(6, 10), (9000, 10)])  # the serial and the parallel kernel
+def test_cross_entropy_matches_torch(dtype, shape):
+    rng = np.random.default_rng(5)
+    logits, target, scale = cross_entropy_case(rng, shape, dtype)
+    grad = random_array(rng, shape[:1], dtype)
+    logits_t = torch_leaf(logits)
+    losses_t = -torch.log_softmax(logits_t, 1)[torch.arange(shape[0]), torch.from_numpy(target)]
+    losses_t = losses_t * torch.from_numpy(scale)
+    losses_t.backward(torch.from_numpy(grad))
+    losses, lse = K.cross_entropy_forward(logits, target, scale)
+    np.testing.assert_array_equal(np.isnan(losses), np.isnan(losses_t.detach().numpy()))
+    assert np.isposinf(losses[3]) and np.isnan(losses[:2]).all() and losses[4] == 0
+    finite = np.isfinite(losses)
+    assert_close(losses[finite], losses_t.detach()[finite], dtype)
+    assert_close(lse[2:], torch.logsumexp(logits_t[2:], 1), dtype)
+    grad_logits = K.cross_entropy_backward(grad, logits, lse, target, scale)
+    assert np.isnan(grad_logits[:2]).all() and (grad_logits[4] == 0).all()
+    assert_close(grad_logits[2:], logits_t.grad[2:], dtype)
+
+
 def test_freed_memory_settings_apply_on_glibc_unless_the_user_set_malloc_variables():
     from minigrad.kernels.cpu.memory import keep_freed_memory
     glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"

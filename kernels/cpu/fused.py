@@ -3,8 +3,7 @@ torch.nn.functional.batch_norm(training=True); one parallel iteration per channe
 channel's slice of every output.
 
 It pays in the backward pass, where the NumPy composition makes five full passes over the
-activation; the forward pass about ties. A fused softmax + cross-entropy was tried and dropped: at
-LeNet's (256, 10) logits NumPy takes less time than waking Numba's worker threads.
+activation; the forward pass about ties.
 
 minigrad.ops.layers.BatchNorm uses these kernels in training mode (any ndim, viewed as (N, C, rest,
 1)). The channels' planes are indexed as one flat (N, C, H * W) array, not a reshaped view per

@@ -4,13 +4,13 @@ layer calls either without knowing which.
 
 Imported only by set_device("cuda") / tensor.to("cuda") (the device layer), or by the simulator
 tests: under NUMBA_ENABLE_CUDASIM=1 the same table runs on NumPy arrays in Numba's CUDA simulator
-(runtime.py). There is no fused softmax-cross-entropy: the op layer computes it in xp on both
-devices (see kernels/cpu/fused.py for why).
+(runtime.py).
 """
 from .activation import relu_backward, relu_forward, sigmoid_backward, sigmoid_forward
 from .batch_norm import batch_norm_backward, batch_norm_forward
 from .blas import matmul
 from .conv import conv2d_backward, conv2d_forward
+from .loss import cross_entropy_backward, cross_entropy_forward
 from .optim import sgd_update
 from .pool import (
     adaptive_avg_pool2d_backward,

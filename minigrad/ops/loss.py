@@ -1,6 +1,9 @@
-"""Losses: nll_loss and the mean reduction as ops; cross_entropy and mse_loss composed from ops.
+"""Losses: nll_loss, cross_entropy over class indices and the mean reduction as ops; label smoothing,
+probability targets and mse_loss composed from ops.
 
 Nothing here moves a value to the host (a GPU sync) but the target range check."""
+import numpy as np
+
 from ..autograd import Function
 from ..device import is_capturing
 from .reduce import LogSoftmax
@@ -22,6 +25,19 @@ class NllLoss(Function):
         xp = self.xp
         classes = xp.arange(self.shape[1])
         return xp.where(classes == target[:, None], (-grad * scale)[:, None], grad.dtype.type(0))
+
+
+class CrossEntropy(Function):
+    """Per-sample -scale[i] * log_softmax(logits)[i, target[i]]: log_softmax and nll_loss in one
+    kernel each way."""
+
+    def forward(self, logits, target, scale):
+        losses, lse = self.kernels.cross_entropy_forward(logits, target, scale)
+        self.save_for_backward(logits, lse, target, scale)
+        return losses
+
+    def backward(self, grad):
+        return self.kernels.cross_entropy_backward(grad, *self.saved_tensors)
 
 
 class WeightedMean(Function):
@@ -74,10 +90,14 @@ def check_target(name, input, target, ignore_index):
                            f"{tuple(input.shape)}, got {tuple(target.shape)}")
     classes = input.shape[1]
     data = target._data
-    bad = (data != ignore_index) & ((data < 0) | (data >= classes))
-    if data.size and not is_capturing() and bad.any():
-        raise IndexError(f"{name} target {int(data[bad].reshape(-1)[0])} is out of range for "
-                         f"{classes} classes")
+    if not data.size or is_capturing():
+        return
+    # as unsigned integers negative targets are huge: one comparison finds both kinds of outlier
+    if (data.view(data.dtype.str.replace("i", "u")) >= classes).any():
+        bad = (data != ignore_index) & ((data < 0) | (data >= classes))
+        if bad.any():
+            raise IndexError(f"{name} target {int(data[bad].reshape(-1)[0])} is out of range for "
+                             f"{classes} classes")
 
 
 def _reduce(losses, reduction, total):
@@ -115,6 +135,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return _reduce(losses, reduction, scale.sum())
 
 
+_KERNEL_FLOATS = (np.float32, np.float64)  # the kernel table's; float16 takes the composition
+
+
 @op(FUNCTIONAL)
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
@@ -130,12 +153,15 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     check_target("cross_entropy", input, target, ignore_index)
     input, target = _classes_last(input, target)
     safe, scale = _target_scales(target, weight, ignore_index, input.dtype.np)
-    logp = LogSoftmax.apply(input, dim=1)
-    losses = NllLoss.apply(logp, safe, scale)
-    if label_smoothing > 0:
-        weighted = logp if weight is None else logp * weight
-        smooth = -(weighted.sum(1)) * (target != ignore_index)
-        losses = losses * (1 - label_smoothing) + smooth * (label_smoothing / input.shape[1])
+    if label_smoothing == 0 and input.dtype.np in _KERNEL_FLOATS and input.shape[1]:
+        losses = CrossEntropy.apply(input, safe, scale)
+    else:
+        logp = LogSoftmax.apply(input, dim=1)
+        losses = NllLoss.apply(logp, safe, scale)
+        if label_smoothing > 0:
+            weighted = logp if weight is None else logp * weight
+            smooth = -(weighted.sum(1)) * (target != ignore_index)
+            losses = losses * (1 - label_smoothing) + smooth * (label_smoothing / input.shape[1])
     if reduction == "none":
         return losses.reshape(shape)
     return _reduce(losses, reduction, scale.sum())
