@@ -41,10 +41,21 @@ def _update(i, case, param, grad, buf, lr, momentum, dampening, weight_decay, ne
 @njit(fastmath=True, cache=True)
 def _sgd_update_serial(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov, maximize,
                        first):
+    # a loop per case, its case a constant: LLVM does not take the test out of a serial loop, and
+    # the loop stayed scalar (the prange loop below is vectorised as it is)
     case = _case(momentum, weight_decay, nesterov, maximize, first)
-    for i in range(param.size):
-        _update(i, case, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
-                maximize, first)
+    if case == 1:
+        for i in range(param.size):
+            _update(i, 1, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
+                    maximize, first)
+    elif case == 2:
+        for i in range(param.size):
+            _update(i, 2, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
+                    maximize, first)
+    else:
+        for i in range(param.size):
+            _update(i, 0, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
+                    maximize, first)
 
 
 @njit(parallel=True, fastmath=True, cache=True)
