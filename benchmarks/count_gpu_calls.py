@@ -18,6 +18,7 @@ import sys
 os.environ["NUMBA_ENABLE_CUDASIM"] = "1"  # before numba.cuda is first imported
 
 import numpy as np  # noqa: E402
+from bench_lenet import lenet  # noqa: E402
 
 
 class Counted:
@@ -74,14 +75,6 @@ def counting_backend(counts):
                       kernels)
     _backends["cuda"] = backend
     return backend
-
-
-def lenet(nn):
-    return nn.Sequential(
-        nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.ReLU(), nn.MaxPool2d(kernel_size=2, stride=2),
-        nn.Conv2d(6, 16, kernel_size=5), nn.ReLU(), nn.MaxPool2d(kernel_size=2, stride=2),
-        nn.Flatten(), nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
-        nn.Linear(84, 10))
 
 
 def step_counts():
