@@ -45,7 +45,8 @@ import numpy as np
 from numba import get_num_threads, njit
 
 from .parallel import NoAliasArguments, run_parts
-from .pool import ARGMAX_DTYPE, FINITE_FREE_FASTMATH as POOL_FASTMATH, window_max, window_scan
+from .pool import (ARGMAX_DTYPE, FINITE_FREE_FASTMATH as POOL_FASTMATH, window_max,
+                   window_row, window_scan)
 
 WEIGHT_CHUNKS = 8
 VECTOR = 8  # float32 lanes of an AVX2 register: the unit the wide planes are rounded up to
@@ -107,23 +108,8 @@ def _pool_unweave(y, argmax, co, src, Wp, lanes, OW):
     for i in range(PH):
         if lanes == 1:  # the window's columns along the row: j innermost
             top_row, bottom_row = src[2 * i * Wp:], src[(2 * i + 1) * Wp:]
-            y_row, argmax_row = y[0, co, i], argmax[0, co, i]
-            start = np.int32(2 * i * OW)
-            nan_seen = False
-            for j in range(PW):
-                best, index, nan = window_max(top_row[2 * j], top_row[2 * j + 1],
-                                               bottom_row[2 * j], bottom_row[2 * j + 1],
-                                               start + np.int32(2 * j), OW)
-                y_row[j] = zero if best <= zero else best
-                argmax_row[j] = index
-                nan_seen |= nan
-            if nan_seen:
-                for j in range(PW):
-                    best, index = window_scan(top_row[2 * j], top_row[2 * j + 1],
-                                               bottom_row[2 * j], bottom_row[2 * j + 1],
-                                               start + np.int32(2 * j), OW)
-                    y_row[j] = zero if best <= zero else best
-                    argmax_row[j] = index
+            window_row(top_row, bottom_row, y[0, co, i], argmax[0, co, i], PW, 2 * i * OW, OW,
+                       zero)
             continue
         for j in range(PW):  # the woven samples innermost
             at = (2 * i * Wp + 2 * j) * lanes

@@ -117,6 +117,26 @@ def window_scan(a, b, d, e, start, W):
     return best, index
 
 
+@njit(inline="always")
+def window_row(top_row, bottom_row, y_row, argmax_row, count, start, W, floor):
+    """The `count` 2 x 2 windows along a pair of rows of a plane W wide, start the flat index of
+    top_row[0]: y_row[j] their maxima raised to `floor`, argmax_row[j] their indices, branch-free;
+    a row that holds a NaN is redone with window_scan."""
+    nan_seen = False
+    for j in range(count):
+        best, index, nan = window_max(top_row[2 * j], top_row[2 * j + 1], bottom_row[2 * j],
+                                      bottom_row[2 * j + 1], np.int32(start + 2 * j), W)
+        y_row[j] = floor if best <= floor else best
+        argmax_row[j] = index
+        nan_seen |= nan
+    if nan_seen:
+        for j in range(count):
+            best, index = window_scan(top_row[2 * j], top_row[2 * j + 1], bottom_row[2 * j],
+                                      bottom_row[2 * j + 1], np.int32(start + 2 * j), W)
+            y_row[j] = floor if best <= floor else best
+            argmax_row[j] = index
+
+
 @njit(fastmath=FINITE_FREE_FASTMATH, cache=True, pipeline_class=NoAliasArguments)
 def _max_pool_2x2_part(part, parts, x, argmax, y, floor):
     """Part `part` of `parts` of the (n, c) planes. kernel 2, stride 2, no padding or dilation
@@ -135,22 +155,7 @@ def _max_pool_2x2_part(part, parts, x, argmax, y, floor):
         for oh in range(OH):
             top_row, bottom_row = src[2 * oh], src[2 * oh + 1]
             y_row, argmax_row = y[n, c, oh * OW:], argmax[n, c, oh]
-            start = 2 * oh * W
-            nan_seen = False
-            for ow in range(OW):
-                best, index, nan = window_max(top_row[2 * ow], top_row[2 * ow + 1],
-                                              bottom_row[2 * ow], bottom_row[2 * ow + 1],
-                                              np.int32(start + 2 * ow), W)
-                y_row[ow] = floor if best <= floor else best
-                argmax_row[ow] = index
-                nan_seen |= nan
-            if nan_seen:
-                for ow in range(OW):
-                    best, index = window_scan(top_row[2 * ow], top_row[2 * ow + 1],
-                                              bottom_row[2 * ow], bottom_row[2 * ow + 1],
-                                              np.int32(start + 2 * ow), W)
-                    y_row[ow] = floor if best <= floor else best
-                    argmax_row[ow] = index
+            window_row(top_row, bottom_row, y_row, argmax_row, OW, 2 * oh * W, W, floor)
 
 
 @njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
