@@ -53,6 +53,13 @@ def conv2d_relu_max_pool2d_forward(x, w, b, conv, pool):
     so a kernel may pool it where it computes it and never write it out."""
 
 
+def conv2d_relu_max_pool2d_backward(grad_y, y, argmax, x, w, needs, conv, pool):
+    """conv2d_backward(relu_max_pool2d_backward(grad_y, y, argmax, conv_shape, *pool), x, w,
+    needs, *conv) from conv2d_relu_max_pool2d_forward's (y, argmax), conv_shape the
+    convolution's output shape: (grad_x, grad_w, grad_b), each None unless `needs` asks for it.
+    A kernel need not write the convolution's output gradient either."""
+
+
 def avg_pool2d_forward(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     """torch.nn.functional.avg_pool2d (divisor_override None or a positive int): returns y."""
 

@@ -206,6 +206,30 @@ def test_relu_max_pool2d_matches_cpu_and_torch(seed, dtype):
     assert_close(grad_x, xt.grad, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, size, padding", [(9, 10, 1), (2, 7, 0)])
+def test_conv2d_relu_max_pool2d_matches_cpu(n, size, padding, dtype):
+    # the CPU's direct loops pool in the convolution and route the gradient back as they weave it
+    rng = np.random.default_rng(size)
+    x = rng.standard_normal((n, 2, size, size)).astype(dtype)
+    w, b = rng.standard_normal((3, 2, 3, 3)).astype(dtype), rng.standard_normal(3).astype(dtype)
+    geometry = ((1, 1), (padding, padding), (1, 1), 1), ((2, 2), (2, 2), (0, 0), (1, 1), False)
+    y, argmax = GPU.conv2d_relu_max_pool2d_forward(x, w, b, *geometry)
+    y_cpu, argmax_cpu = CPU.conv2d_relu_max_pool2d_forward(x, w, b, *geometry)
+    assert_close(y, y_cpu, dtype)
+    np.testing.assert_array_equal(argmax, argmax_cpu)
+    grad_y = rng.standard_normal(y.shape).astype(dtype)
+    for needs in ((True, True, True), (False, True, False)):
+        grads = GPU.conv2d_relu_max_pool2d_backward(grad_y, y, argmax, x, w, needs, *geometry)
+        on_cpu = CPU.conv2d_relu_max_pool2d_backward(grad_y, y_cpu, argmax_cpu, x, w, needs,
+                                                     *geometry)
+        for grad, cpu_grad, need in zip(grads, on_cpu, needs):
+            if need:
+                assert_close(grad, cpu_grad, dtype)
+            else:
+                assert grad is None and cpu_grad is None
+
+
 def test_max_pool2d_d2l_example():
     # d2l 7.5: kernel 3, padding 1, stride (2, 1).
     x = np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)

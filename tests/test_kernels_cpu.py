@@ -509,9 +509,43 @@ def test_conv2d_relu_max_pool2d_is_the_two_kernels(n, c_in, c_out, size, kernel,
     np.testing.assert_array_equal(argmax, argmax_two)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@EXAMPLES
+@given(n=st.sampled_from([1, 3, 9, 17, 64]), c_in=st.integers(1, 4), c_out=st.integers(1, 5),
+       size=st.tuples(st.integers(3, 30), st.integers(3, 30)), kernel=st.sampled_from([1, 3, 5]),
+       padding=st.integers(0, 2), ceil_mode=st.booleans(),
+       needs=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+       nan_fraction=st.sampled_from([0.0, 0.0, 0.02]), seed=st.integers(0, 2**31))
+def test_conv2d_relu_max_pool2d_backward_is_the_two_kernels(n, c_in, c_out, size, kernel, padding,
+                                                            ceil_mode, needs, nan_fraction, seed,
+                                                            dtype):
+    # The direct loops route the pooled gradient through argmax into their woven planes: the
+    # gradients of the two kernels, bit for bit, ties, NaNs and odd sizes included.
+    rng = np.random.default_rng(seed)
+    padding = min(padding, kernel - 1)
+    if min(size) + 2 * padding < kernel + 1:
+        return
+    x = rng.integers(-2, 3, size=(n, c_in) + size).astype(dtype)
+    x[rng.random(x.shape) < nan_fraction] = np.nan
+    w = rng.integers(-1, 2, size=(c_out, c_in, kernel, kernel)).astype(dtype)
+    b = rng.integers(-1, 2, size=c_out).astype(dtype)
+    conv = ((1, 1), (padding, padding), (1, 1), 1)
+    pool = ((2, 2), (2, 2), (0, 0), (1, 1), ceil_mode)
+    y, argmax = K.conv2d_relu_max_pool2d_forward(x, w, b, conv, pool)
+    grad_y = rng.standard_normal(y.shape).astype(dtype)
+    grads = K.conv2d_relu_max_pool2d_backward(grad_y, y, argmax, x, w, needs, conv, pool)
+    conv_shape = (n, c_out) + tuple(s + 2 * padding - kernel + 1 for s in size)
+    grad_conv = K.relu_max_pool2d_backward(grad_y, y, argmax, conv_shape, *pool)
+    for got, expected in zip(grads, K.conv2d_backward(grad_conv, x, w, needs, *conv)):
+        if expected is None:
+            assert got is None
+        else:
+            np.testing.assert_array_equal(got, expected)
+
+
 @pytest.mark.parametrize("n, c_in, size, padding", [(256, 6, 14, 0), (64, 1, 28, 2), (5, 3, 9, 1)])
 def test_conv2d_relu_max_pool2d_pools_in_the_direct_loops(monkeypatch, n, c_in, size, padding):
-    # LeNet's layers (woven and not) never write the convolution's output for a pooling pass
+    # LeNet's layers (woven and not) never write the convolution's output, or its gradient
     from minigrad.kernels.cpu import conv
 
     def unfused(*args):
@@ -531,6 +565,16 @@ def test_conv2d_relu_max_pool2d_pools_in_the_direct_loops(monkeypatch, n, c_in, 
     # elsewhere rounding may swap near-ties
     positive = y > 0
     assert (argmax[positive] == indices.numpy()[positive]).mean() > 0.99
+    # and route the gradient back without writing the convolution's output gradient
+    monkeypatch.setattr(conv, "relu_max_pool2d_backward", unfused)
+    geometry = ((1, 1), (padding,) * 2, (1, 1), 1), ((2, 2), (2, 2), (0, 0), (1, 1), False)
+    grad_y = random_array(rng, y.shape, np.float32)
+    grads = K.conv2d_relu_max_pool2d_backward(grad_y, y, argmax, x, w, (True,) * 3, *geometry)
+    monkeypatch.undo()
+    conv_shape = (n, 16, size + 2 * padding - 4, size + 2 * padding - 4)
+    grad_conv = K.relu_max_pool2d_backward(grad_y, y, argmax, conv_shape, *geometry[1])
+    for got, expected in zip(grads, K.conv2d_backward(grad_conv, x, w, (True,) * 3, *geometry[0])):
+        np.testing.assert_array_equal(got, expected)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

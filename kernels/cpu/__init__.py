@@ -22,7 +22,8 @@ announce_first_compile()
 
 from .activation import relu_backward, relu_forward, sigmoid_backward, sigmoid_forward  # noqa: E402
 from .blas import matmul
-from .conv import conv2d_backward, conv2d_forward, conv2d_relu_max_pool2d_forward
+from .conv import (conv2d_backward, conv2d_forward, conv2d_relu_max_pool2d_backward,
+                   conv2d_relu_max_pool2d_forward)
 from .fused import batch_norm_backward, batch_norm_forward
 from .loss import cross_entropy_backward, cross_entropy_forward
 from .optim import sgd_update

@@ -34,7 +34,7 @@ from ..shapes import output_size
 from . import conv_dense, conv_per_sample, conv_taps, winograd
 from .conv_direct import WEIGHT_CHUNKS, direct_backward, direct_forward, lanes_for
 from .fused import channel_sum
-from .pool import is_2x2_stride_2, relu_max_pool2d_forward
+from .pool import is_2x2_stride_2, relu_max_pool2d_backward, relu_max_pool2d_forward
 
 DIRECT_MAX_CHANNEL_PRODUCT = 1024
 WINOGRAD_MIN_TILES = 64  # tiles per batch below which the filter transform outweighs the gain
@@ -165,28 +165,58 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     return conv_per_sample.forward(x, w, bias, stride, padding, dilation, groups, OH, OW, _scratch)
 
 
+def _conv_plane(x, w, conv):
+    """(OH, OW) of conv2d_forward(x, w, b, *conv)."""
+    stride, padding, dilation, _ = conv
+    return tuple(output_size(x.shape[2 + i], w.shape[2 + i], stride[i], padding[i], dilation[i])
+                 for i in range(2))
+
+
+def _pools_in_direct_loops(x, w, conv, pool, OH, OW):
+    """Whether conv2d_relu_max_pool2d runs on the direct loops, which pool 2 x 2 windows from
+    their accumulators and route the gradient back through argmax as they weave it."""
+    stride, padding, dilation, groups = conv
+    window, pool_stride, pool_padding, pool_dilation, ceil = pool
+    PH = output_size(OH, window[0], pool_stride[0], pool_padding[0], pool_dilation[0], ceil)
+    PW = output_size(OW, window[1], pool_stride[1], pool_padding[1], pool_dilation[1], ceil)
+    return (pool_dilation == (1, 1)
+            and is_2x2_stride_2(window, pool_stride, pool_padding, PH, PW, OH, OW)
+            and not conv_dense.applies(x.shape, w.shape, OH, OW, groups)
+            and _cropped(x.shape[2:], w.shape[2:], stride, padding, dilation) is None
+            and _algorithm(x.shape, w.shape, x.dtype, stride, padding, dilation, groups, OH,
+                           OW) == "direct")
+
+
 def conv2d_relu_max_pool2d_forward(x, w, b, conv, pool):
     """The direct loops pool 2 x 2 windows from their accumulators, never writing the
     convolution's output; every other layer runs the two kernels."""
     x = np.ascontiguousarray(x)
     w = np.ascontiguousarray(w, dtype=x.dtype)
-    stride, padding, dilation, groups = conv
-    window, pool_stride, pool_padding, pool_dilation, ceil = pool
-    N, C_in, H, W = x.shape
-    OH = output_size(H, w.shape[2], stride[0], padding[0], dilation[0])
-    OW = output_size(W, w.shape[3], stride[1], padding[1], dilation[1])
-    PH = output_size(OH, window[0], pool_stride[0], pool_padding[0], pool_dilation[0], ceil)
-    PW = output_size(OW, window[1], pool_stride[1], pool_padding[1], pool_dilation[1], ceil)
-    if (pool_dilation == (1, 1)
-            and is_2x2_stride_2(window, pool_stride, pool_padding, PH, PW, OH, OW)
-            and not conv_dense.applies(x.shape, w.shape, OH, OW, groups)
-            and _cropped(x.shape[2:], w.shape[2:], stride, padding, dilation) is None
-            and _algorithm(x.shape, w.shape, x.dtype, stride, padding, dilation, groups, OH,
-                           OW) == "direct"):
-        bias = np.zeros(w.shape[0], x.dtype) if b is None else np.ascontiguousarray(b, x.dtype)
-        return direct_forward(x, w, bias, *padding, *dilation, OH, OW,
-                              lanes_for(N, H, W, *padding), pool=True)
-    return relu_max_pool2d_forward(conv2d_forward(x, w, b, *conv), *pool)
+    OH, OW = _conv_plane(x, w, conv)
+    if not _pools_in_direct_loops(x, w, conv, pool, OH, OW):
+        return relu_max_pool2d_forward(conv2d_forward(x, w, b, *conv), *pool)
+    padding, dilation = conv[1], conv[2]
+    bias = np.zeros(w.shape[0], x.dtype) if b is None else np.ascontiguousarray(b, x.dtype)
+    return direct_forward(x, w, bias, *padding, *dilation, OH, OW,
+                          lanes_for(x.shape[0], *x.shape[2:], *padding), pool=True)
+
+
+def conv2d_relu_max_pool2d_backward(grad_y, y, argmax, x, w, needs, conv, pool):
+    """The direct loops route grad_y through argmax into their woven planes, never writing the
+    convolution's output gradient; every other layer runs the two kernels."""
+    grad_y = np.ascontiguousarray(grad_y)
+    x = np.ascontiguousarray(x, dtype=grad_y.dtype)
+    w = np.ascontiguousarray(w, dtype=grad_y.dtype)
+    OH, OW = _conv_plane(x, w, conv)
+    if not _pools_in_direct_loops(x, w, conv, pool, OH, OW):
+        grad_conv = relu_max_pool2d_backward(grad_y, y, argmax, (x.shape[0], w.shape[0], OH, OW),
+                                             *pool)
+        return conv2d_backward(grad_conv, x, w, needs, *conv)
+    (N, _, H, W), (padding, dilation) = x.shape, conv[1:3]
+    pooled = (np.ascontiguousarray(y), np.ascontiguousarray(argmax))
+    grads = direct_backward(grad_y, x, w, H, W, *padding, *dilation, lanes_for(N, H, W, *padding),
+                            _weight_chunks(N), *needs, pooled=pooled)
+    return tuple(grad if need else None for grad, need in zip(grads, needs))
 
 
 def _input_gradient_by_correlation(w_shape, stride, padding, dilation, groups):
@@ -212,6 +242,10 @@ def _correlate_with_flipped_kernel(grad_y, w, x_shape, padding, dilation, groups
     no_bias = np.zeros(groups * C_group, dtype=grad_y.dtype)
     return conv_per_sample.forward(grad_y, flipped, no_bias, (1, 1), full_padding, dilation,
                                    groups, x_shape[2], x_shape[3], _scratch)
+
+
+def _weight_chunks(N):
+    return max(1, min(N, max(WEIGHT_CHUNKS, get_num_threads())))
 
 
 def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
@@ -241,9 +275,8 @@ def conv2d_backward(grad_y, x, w, needs, stride, padding, dilation, groups):
     (ph, pw), (dh, dw) = padding, dilation
     algorithm = _algorithm(x.shape, w.shape, x.dtype, stride, padding, dilation, groups, OH, OW)
     if algorithm == "direct":
-        chunks = min(N, max(WEIGHT_CHUNKS, get_num_threads()))
         grads = direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes_for(N, H, W, ph, pw),
-                                max(chunks, 1), need_input, need_weight, need_bias)
+                                _weight_chunks(N), need_input, need_weight, need_bias)
         return tuple(grad if need else None for grad, need in zip(grads, needs))
     grad_x = grad_w = grad_b = None
     if algorithm == "taps":

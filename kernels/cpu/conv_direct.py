@@ -29,7 +29,9 @@ output channels into one pass: per 8 floats 5 input loads, 2 accumulator loads a
 Both passes are one kernel (_conv_part): weave a source, correlate it with a kernel, and in the
 backward pass add the weight and bias products from the same woven grad_y. The forward pass
 weaves x and correlates it with w; the backward pass weaves grad_y once for all three gradients.
-One kernel compiles its loops once, and one launcher runs both passes. It is serial, run in parts
+Behind a 2 x 2 max pooling (pooled from the accumulators) the backward pass weaves the pooled
+gradient through the forward pass's argmax: the convolution's output gradient is never written,
+as its output was not. One kernel compiles its loops once, and one launcher runs both passes. It is serial, run in parts
 on the threads by parallel.run_parts (a prange loop around this much code compiled for longer
 than the rest of a LeNet step). Every part owns what it writes: a range of woven sample groups in
 the forward pass; one chunk of groups in the backward pass, which writes those samples' input
@@ -292,19 +294,42 @@ def _add_weight_products(g_wide, shift, x_pad, KH, KW, dh, dw, Wp, lanes, L, gra
                     kw += 1
 
 
+@njit(inline="always")
+def _route_group(s_wide, grad, y, argmax, n0, count, lead, Wp, lanes, H, W):
+    """The woven H x W planes of relu_max_pool2d_backward(grad, y, argmax) for the samples n0 ..
+    n0 + count - 1: the planes' rows zeroed, then each pooled output's gradient added where its
+    argmax points (none where y <= 0), without the unpooled gradient ever being written."""
+    C, PH, PW = grad.shape[1:]
+    zero = s_wide.dtype.type(0)
+    for c in range(C):
+        plane = s_wide[c]
+        for h in range(H):
+            start = (lead + h * Wp) * lanes
+            plane[start:start + W * lanes] = zero
+        for s in range(count):
+            for i in range(PH):
+                for j in range(PW):
+                    index = argmax[n0 + s, c, i, j]
+                    if 0 <= index < H * W and not y[n0 + s, c, i, j] <= zero:
+                        h = index // W
+                        plane[(lead + h * Wp + index - h * W) * lanes + s] += grad[n0 + s, c, i, j]
+
+
 @njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
 def _conv_part(part, parts, src, src_lead, src_row, kernel, bias, start, Wp, dh, dw, lanes, L_out,
                out, x, x_lead, x_row, L_weight, need_out, need_weight, need_bias, partial_w,
-               partial_b, pool, pooled, argmax):
-    """Part `part` of `parts` of the woven sample groups, for either pass: src's planes woven
-    `src_lead` positions into rows of src_row floats in pitch Wp, correlated with `kernel` (plus
-    bias) into out when need_out; x's planes woven x_lead positions into rows of x_row floats for
-    the weight products, and the bias gradient, summed into partial_w[part] and partial_b[part].
+               partial_b, pool, routed, pooled, argmax, H_src, W_src):
+    """Part `part` of `parts` of the woven sample groups, for either pass: src's H_src x W_src
+    planes woven `src_lead` positions into rows of src_row floats in pitch Wp, correlated with
+    `kernel` (plus bias) into out when need_out; x's planes woven x_lead positions into rows of
+    x_row floats for the weight products, and the bias gradient, summed into partial_w[part] and
+    partial_b[part].
     The forward pass: src = x, kernel = w; with `pool` it writes relu_max_pool2d's (y, argmax) of
     its output over 2 x 2 windows to pooled and argmax, not out. The backward pass: src = grad_y,
-    kernel = the flipped w, out = grad_x. One kernel for both: its loops are compiled once, and
-    launched by one launcher."""
-    (N, C_src, H_src), OW = src.shape[:3], out.shape[3]
+    kernel = the flipped w, out = grad_x; when `routed`, src is relu_max_pool2d's output gradient,
+    routed into the woven planes through its (pooled, argmax). One kernel for both: its loops are
+    compiled once, and launched by one launcher."""
+    (N, C_src), OW = src.shape[:2], out.shape[3]
     KH, KW = kernel.shape[2], kernel.shape[3]
     groups = (N + lanes - 1) // lanes
     grad_w, grad_b = partial_w[part], partial_b[part]
@@ -322,9 +347,13 @@ def _conv_part(part, parts, src, src_lead, src_row, kernel, bias, start, Wp, dh,
         if count < lanes:  # the last, partial group: lanes past the batch must hold zeros
             s_wide[...] = 0
             x_pad[...] = 0
+        if routed:
+            _route_group(s_wide, src, pooled, argmax, n0, count, src_lead, Wp, lanes, H_src,
+                         W_src)
         for s in range(count):
-            for c in range(C_src):
-                _weave_plane(s_wide[c], src[n0 + s, c], src_lead, Wp, lanes, s)
+            if not routed:
+                for c in range(C_src):
+                    _weave_plane(s_wide[c], src[n0 + s, c], src_lead, Wp, lanes, s)
             for c in range(x_pad.shape[0]):
                 _weave_plane(x_pad[c], x[n0 + s, c], x_lead, Wp, lanes, s)
         if need_out:
@@ -360,19 +389,21 @@ def direct_forward(x, w, bias, ph, pw, dh, dw, OH, OW, lanes, pool=False):
     run_parts(_conv_part, parts, x, ph * Wp + pw, (H + 2 * ph) * Wp * lanes, w, bias, 0, Wp, dh,
               dw, lanes, _round_up_py(((OH - 1) * Wp + OW) * lanes), y, x, 0, 0, 0, True, False,
               False, np.empty((parts, 0, C) + w.shape[2:], dtype=x.dtype),
-              np.empty((parts, 0), dtype=x.dtype), bool(pool), pooled, argmax)
+              np.empty((parts, 0), dtype=x.dtype), bool(pool), False, pooled, argmax, H, W)
     return (pooled, argmax) if pool else y
 
 
 def direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes, chunks, need_input, need_weight,
-                    need_bias):
+                    need_bias, pooled=None):
     """The gradients of direct_forward for input, weight and bias (those asked for; the others come
     back empty), from one weave of grad_y in the input's pitch Wp: its columns OW..Wp-1 (dw *
     (KW - 1) of them) and the `base` positions before it are the zero border of the input
     gradient's full correlation, and from its start on it is the weight gradient's gy_wide. x is
-    read only for the weight gradient."""
-    N, C_out, OH, OW = grad_y.shape
+    read only for the weight gradient. With `pooled`, direct_forward's (y, argmax) with `pool`,
+    grad_y is the gradient of that y, routed through argmax as it is woven."""
     _, C, KH, KW = w.shape
+    N, C_out = grad_y.shape[:2]
+    OH, OW = H + 2 * ph - dh * (KH - 1), W + 2 * pw - dw * (KW - 1)
     dtype = grad_y.dtype
     Hp, Wp = H + 2 * ph, W + 2 * pw
     flipped = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
@@ -389,7 +420,7 @@ def direct_backward(grad_y, x, w, H, W, ph, pw, dh, dw, lanes, chunks, need_inpu
               ph * Wp + pw + lead - base, Wp, dh, dw, lanes, _round_up_py(((H - 1) * Wp + W) * lanes),
               grad_x, x, ph * Wp + pw, Hp * Wp * lanes, _round_up_py(((OH - 1) * Wp + OW) * lanes),
               bool(need_input), bool(need_weight), bool(need_bias), partial_w, partial_b, False,
-              *_no_pooling(dtype))
+              pooled is not None, *(_no_pooling(dtype) if pooled is None else pooled), OH, OW)
     # the partials summed chunk by chunk, in order
     grad_w = partial_w.sum(axis=0)[:C_out] if need_weight else partial_w[0, :0]
     grad_b = partial_b.sum(axis=0) if need_bias else partial_b[0, :0]

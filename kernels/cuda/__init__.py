@@ -19,6 +19,7 @@ from .pool import (
     adaptive_max_pool2d_forward,
     avg_pool2d_backward,
     avg_pool2d_forward,
+    conv2d_relu_max_pool2d_backward,
     conv2d_relu_max_pool2d_forward,
     max_pool2d_backward,
     max_pool2d_forward,

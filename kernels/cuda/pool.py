@@ -17,7 +17,7 @@ from numba import cuda
 from .. import pool_rule
 from ..shapes import output_size
 from .activation import relu_backward, relu_forward
-from .conv import conv2d_forward
+from .conv import conv2d_backward, conv2d_forward
 from .runtime import launch, unravel, xp
 
 ARGMAX_DTYPE = xp.int32
@@ -171,6 +171,15 @@ def relu_max_pool2d_backward(grad_y, y, argmax, x_shape, kernel_size, stride, pa
 
 def conv2d_relu_max_pool2d_forward(x, w, b, conv, pool):
     return relu_max_pool2d_forward(conv2d_forward(x, w, b, *conv), *pool)
+
+
+def conv2d_relu_max_pool2d_backward(grad_y, y, argmax, x, w, needs, conv, pool):
+    stride, padding, dilation, _ = conv
+    conv_shape = (x.shape[0], w.shape[0]) + tuple(
+        output_size(x.shape[2 + i], w.shape[2 + i], stride[i], padding[i], dilation[i])
+        for i in range(2))
+    grad_conv = relu_max_pool2d_backward(grad_y, y, argmax, conv_shape, *pool)
+    return conv2d_backward(grad_conv, x, w, needs, *conv)
 
 
 def adaptive_max_pool2d_forward(x, output_size):

@@ -36,13 +36,13 @@ class ReluMaxPool2d(Function):
 
 
 class ConvReluMaxPool2d(Function):
-    """max_pool2d(relu(conv2d(x))) on the kernel table's fused forward, which need not write the
-    convolution's output; the backward pass routes the gradient to it, then through conv2d's."""
+    """max_pool2d(relu(conv2d(x))) on the kernel table's fused kernels, which need not write the
+    convolution's output or its gradient."""
 
-    def forward(self, x, weight, bias, conv, pool, conv_shape):
+    def forward(self, x, weight, bias, conv, pool):
         xp = self.xp
         x, weight = xp.ascontiguousarray(x), xp.ascontiguousarray(weight)
-        self.conv, self.pool, self.conv_shape = conv, pool, conv_shape
+        self.conv, self.pool = conv, pool
         self.has_bias = bias is not None
         out, argmax = self.kernels.conv2d_relu_max_pool2d_forward(x, weight, bias, conv, pool)
         self.save_for_backward(x, weight, out, argmax)
@@ -50,10 +50,9 @@ class ConvReluMaxPool2d(Function):
 
     def backward(self, grad):
         x, weight, out, argmax = self.saved_tensors
-        grad_conv = self.kernels.relu_max_pool2d_backward(self.xp.ascontiguousarray(grad), out,
-                                                          argmax, self.conv_shape, *self.pool)
         needs = self.needs_input_grad[:2] + (self.has_bias and self.needs_input_grad[2],)
-        return self.kernels.conv2d_backward(grad_conv, x, weight, needs, *self.conv)
+        return self.kernels.conv2d_relu_max_pool2d_backward(grad, out, argmax, x, weight, needs,
+                                                            self.conv, self.pool)
 
 
 class MaxPoolIndices(Function):
@@ -249,8 +248,7 @@ def conv_relu_max_pool2d(input, weight, bias, conv, pool):
         output_size(input.shape[2 + i], (KH, KW)[i], stride[i], padding[i], dilation[i])
         for i in range(2))
     window = _window("max_pool2d", conv_shape, *pool)
-    return ConvReluMaxPool2d.apply(input, weight, bias, conv=conv, pool=(*window, pool[-1]),
-                                   conv_shape=conv_shape)
+    return ConvReluMaxPool2d.apply(input, weight, bias, conv=conv, pool=(*window, pool[-1]))
 
 
 @op(FUNCTIONAL)
