@@ -484,6 +484,36 @@ def test_max_pool2d_2x2_ties_and_nans_match_torch(n, c, size, ceil_mode, nan_fra
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @EXAMPLES
+@given(case=pool_cases(with_dilation=True).filter(every_window_reads_input),
+       stride=st.integers(1, 3), relu=st.booleans(),
+       nan_fraction=st.sampled_from([0.0, 0.05, 0.5]))
+def test_max_pool2d_equal_strides_ties_infs_and_nans_match_torch(case, stride, relu, nan_fraction,
+                                                                 dtype):
+    # Equal strides take the wide scan (pool.py), whose windows may take a padding tap: ties
+    # between small integers, windows of -inf only, infinities and NaNs must give torch's values
+    # and indices (the first of the largest, the last NaN), relu fused or not.
+    rng = np.random.default_rng(case["seed"])
+    x = rng.choice(np.array([-np.inf, -1.0, 0.0, 2.0, np.inf]),
+                   size=(case["n"], case["c"]) + case["size"]).astype(dtype)
+    x[rng.random(x.shape) < nan_fraction] = np.nan
+    geometry = (case["kernel"], (stride, stride), case["padding"], case["dilation"],
+                case["ceil_mode"])
+    if not every_window_reads_input(dict(case, stride=(stride, stride))):
+        return
+    xt = torch.from_numpy(x)
+    yt, indices = F.max_pool2d(F.relu(xt) if relu else xt, *geometry, return_indices=True)
+    pool = K.relu_max_pool2d_forward if relu else K.max_pool2d_forward
+    y, argmax = pool(x, *geometry)
+    np.testing.assert_array_equal(y, yt.numpy())
+    if relu:  # where relu leaves 0 any index of the window's zeros will do: no gradient goes there
+        positive = ~(y <= 0)
+        np.testing.assert_array_equal(argmax[positive], indices.numpy()[positive])
+    else:
+        np.testing.assert_array_equal(argmax, indices.numpy())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@EXAMPLES
 @given(n=st.sampled_from([1, 3, 9, 17, 64]), c_in=st.integers(1, 4), c_out=st.integers(1, 5),
        size=st.tuples(st.integers(3, 30), st.integers(3, 30)), kernel=st.sampled_from([1, 3, 5]),
        padding=st.integers(0, 2), ceil_mode=st.booleans(),

@@ -198,6 +198,117 @@ def _route_to_argmax(grad_y, argmax, H, W, y=None):
     return grad_x.reshape(N, C, H, W)
 
 
+# ---------------------------------------------------------------------------------------------
+# Max pooling with equal strides along both axes (the ResNet and DenseNet stems' 3 x 3, stride 2,
+# padding 1), vectorised across a plane's windows.
+#
+# Scanned window by window, each window's taps are a chain of dependent compare-and-selects: the
+# loop stays scalar, a tap costs several instructions. Here each plane is first copied into a
+# buffer of pitch Wb bordered with -inf (the padding, and for ceil_mode the overhang), and the
+# windows are computed in that pitch ("wide" layout, as conv_direct.py's): output p = oh * Wb + ow
+# takes tap (kh, kw) at position stride * p + kh * dh * Wb + kw * dw, so a tap is one pass over
+# L = (OH - 1) * Wb + OW consecutive outputs, with no bounds to test; the buffer keeps the positions
+# of each residue modulo the stride apart, so that pass reads consecutive floats. The positions
+# ow >= OW of each row are garbage, never copied out.
+#
+# The scan order, and so which element wins, is torch's: the taps in row-major order, a strictly
+# larger value or a NaN replacing the best so far (the first of the largest, the last NaN). A
+# window whose best is -inf may have taken a padding tap: it is given the first tap inside the
+# input, as torch's scan, which starts there, does.
+# ---------------------------------------------------------------------------------------------
+
+@njit(inline="always")
+def _scan_tap(source, best, taps, L, tap):
+    """Tap `tap` of the outputs p < L at source[p]: a NaN wins, else a strictly larger value."""
+    for p in range(L):
+        value = source[p]
+        current = best[p]
+        take = (value > current) | (value != value)
+        best[p] = value if take else current
+        taps[p] = tap if take else taps[p]
+
+
+@njit(inline="always")
+def _fill_row(buffer, line, base, s):
+    """The row `line` at positions base .. base + len(line) - 1, each position q at
+    buffer[q % s, q // s]: whole groups of s positions (one per residue) through contiguous
+    slices, the partial groups at either end one by one."""
+    W = line.shape[0]
+    head = min(W, (s - base % s) % s)  # columns before the first whole group
+    groups = (W - head) // s
+    for w in range(head):
+        buffer[(base + w) % s, (base + w) // s] = line[w]
+    source = line[head:]
+    for i in range(s):
+        row = buffer[i, (base + head) // s:]
+        for g in range(groups):
+            row[g] = source[g * s + i]
+    for w in range(head + groups * s, W):
+        buffer[(base + w) % s, (base + w) // s] = line[w]
+
+
+@njit(fastmath=FINITE_FREE_FASTMATH, cache=True, pipeline_class=NoAliasArguments)
+def _max_pool_wide_part(part, parts, x, KH, KW, s, ph, pw, dh, dw, Hb, Wb, floor, y, argmax):
+    """Part `part` of `parts` of the (n, c) planes of x (N, C, H, W) into y and argmax (N, C, OH,
+    OW), each maximum raised to `floor` (0: relu's, NaN kept; -inf: none). The buffer holds
+    position q of the bordered plane at [q % s, q // s]: every tap's loads are contiguous."""
+    N, C, H, W = x.shape
+    OH, OW = y.shape[2], y.shape[3]
+    L = (OH - 1) * Wb + OW
+    lowest = x.dtype.type(-np.inf)
+    buffer = np.full((s, (Hb * Wb + s - 1) // s), lowest, dtype=x.dtype)
+    best = np.empty(L, dtype=x.dtype)
+    taps = np.empty(L, dtype=np.int32)
+    # tap t's flat offset in the input plane from its window's origin
+    offsets = np.empty(KH * KW, dtype=np.int32)
+    for t in range(KH * KW):
+        offsets[t] = (t // KW) * dh * W + (t % KW) * dw
+    planes = N * C
+    for plane in range(part * planes // parts, (part + 1) * planes // parts):
+        n = plane // C
+        c = plane - n * C
+        for h in range(H):
+            if s == 2:
+                _fill_row(buffer, x[n, c, h], (ph + h) * Wb + pw, 2)
+            else:
+                _fill_row(buffer, x[n, c, h], (ph + h) * Wb + pw, s)
+        best[:] = lowest
+        taps[:] = 0
+        for kh in range(KH):
+            for kw in range(KW):
+                offset = kh * dh * Wb + kw * dw
+                _scan_tap(buffer[offset % s, offset // s:], best, taps, L, np.int32(kh * KW + kw))
+        for oh in range(OH):
+            h0 = oh * s - ph
+            wide = best[oh * Wb:]
+            wide_taps = taps[oh * Wb:]
+            y_row, argmax_row = y[n, c, oh], argmax[n, c, oh]
+            for ow in range(OW):
+                w0 = ow * s - pw
+                value = wide[ow]
+                y_row[ow] = floor if value <= floor else value
+                argmax_row[ow] = h0 * W + w0 + offsets[wide_taps[ow]]
+                if value == lowest:  # maybe a padding tap: torch's scan starts at the first inside
+                    argmax_row[ow] = ((h0 + _taps_inside(h0, KH, dh, H)[0] * dh) * W + w0
+                                      + _taps_inside(w0, KW, dw, W)[0] * dw)
+
+
+def max_pool_wide(x, kernel_size, stride, padding, dilation, OH, OW, floor):
+    """(y, argmax) of max_pool2d over x (N, C, H, W), C-contiguous, with stride (s, s)."""
+    N, C, H, W = x.shape
+    (KH, KW), s, (ph, pw), (dh, dw) = kernel_size, stride[0], padding, dilation
+    # rows and columns the windows reach, the overhang of ceil_mode included
+    Hb = max(H + 2 * ph, (OH - 1) * s + (KH - 1) * dh + 1)
+    Wb = max(W + 2 * pw, (OW - 1) * s + (KW - 1) * dw + 1)
+    y = np.empty((N, C, OH, OW), dtype=x.dtype)
+    argmax = np.empty((N, C, OH, OW), dtype=ARGMAX_DTYPE)
+    if y.size == 0:
+        return y, argmax
+    run_parts(_max_pool_wide_part, max(1, min(N * C, get_num_threads())), x, KH, KW, s, ph, pw,
+              dh, dw, Hb, Wb, x.dtype.type(floor), y, argmax)
+    return y, argmax
+
+
 def _max_pool_planes(x, OH, OW, *windows):
     N, C, H, W = x.shape
     y, argmax = _max_pool_forward(x.reshape(N * C, H * W), W, *windows)
@@ -212,6 +323,9 @@ def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, relu):
     OW = output_size(W, KW, sw, pw, dw, ceil_mode)
     if dilation == (1, 1) and is_2x2_stride_2(kernel_size, stride, padding, OH, OW, H, W):
         return _max_pool_2x2_forward(x, OH, OW, 0 if relu else -np.inf)  # relu in the same pass
+    if sh == sw:
+        return max_pool_wide(x, kernel_size, stride, padding, dilation, OH, OW,
+                             0 if relu else -np.inf)
     y, argmax = _max_pool_planes(x, OH, OW, *_max_taps(H, OH, KH, sh, ph, dh, False), dh,
                                  *_max_taps(W, OW, KW, sw, pw, dw, False), dw)
     return (relu_forward(y) if relu else y), argmax
