@@ -139,6 +139,15 @@ CHUNK_COLUMNS = 1024
 CHUNK_BYTES = 2 << 20
 
 
+def _pitch(columns, dtype):
+    """A row pitch of at least `columns` floats that is no multiple of 2 KB: OpenBLAS packs a
+    GEMM operand down its rows, and rows a multiple of 4 KB apart fall into the same L1 sets
+    (the chunks of CHUNK_COLUMNS = 1024 columns were exactly that)."""
+    step = 64 // np.dtype(dtype).itemsize
+    columns = -(-columns // step) * step
+    return columns + step if columns * np.dtype(dtype).itemsize % 2048 == 0 else columns
+
+
 def _chunk(N, rows, P, itemsize):
     by_size = CHUNK_BYTES // (rows * P * itemsize)
     return max(1, min(-(-CHUNK_COLUMNS // P), by_size, -(-N // max(1, get_num_threads()))))
@@ -220,8 +229,8 @@ def forward(x, w, bias, stride, padding, dilation, groups, OH, OW, scratch):
     parts = parts_for(N, N * C_out * rows * P)
     run_parts(_forward_part, parts, kernel_gemm(x.dtype), x, w.reshape(groups, per_group, rows),
               bias, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, S,
-              scratch("columns", (parts, C_in * KH * KW, S * P), x.dtype),
-              scratch("product", (parts, C_out, S * P), x.dtype),
+              scratch("columns", (parts, C_in * KH * KW, _pitch(S * P, x.dtype)), x.dtype),
+              scratch("product", (parts, C_out, _pitch(S * P, x.dtype)), x.dtype),
               scratch("padded", (parts, C_in, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), x.dtype),
               y.reshape(N, C_out, P))
     return y
@@ -239,8 +248,8 @@ def backward_input(grad_y, w, x_shape, stride, padding, dilation, groups, scratc
     parts = parts_for(N, N * C_out * rows * P)
     run_parts(_input_gradient_part, parts, kernel_gemm(dtype), grad_y,
               w.reshape(groups, per_group, rows), KH, KW, sh, sw, ph, pw, dh, dw, S,
-              scratch("columns", (parts, groups * rows, S * P), dtype),
-              scratch("gathered", (parts, C_out, S * P), dtype),
+              scratch("columns", (parts, groups * rows, _pitch(S * P, dtype)), dtype),
+              scratch("gathered", (parts, C_out, _pitch(S * P, dtype)), dtype),
               scratch("padded", (parts, C_in, H + 2 * ph, W + 2 * pw), dtype), grad_x)
     return grad_x
 
@@ -267,8 +276,8 @@ def backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups, scrat
     totals = np.empty((parts,) + shape, dtype=x.dtype)
     run_parts(_weight_gradient_part, parts, kernel_gemm(x.dtype), grad_y, x, KH, KW, sh, sw, ph,
               pw, dh, dw, transposed, S,
-              scratch("columns", (parts, C_in * KH * KW, S * P), x.dtype),
-              scratch("gathered", (parts, C_out, S * P), x.dtype),
+              scratch("columns", (parts, C_in * KH * KW, _pitch(S * P, x.dtype)), x.dtype),
+              scratch("gathered", (parts, C_out, _pitch(S * P, x.dtype)), x.dtype),
               scratch("padded", (parts, C_in, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), x.dtype),
               totals)
     total = totals[0]
