@@ -12,7 +12,8 @@ rows) and the GEMMs accumulate in place (blas.gemm_rows, beta = 1):
 
   forward          y_t[:, block] += w_t[tap] @ x_t[:, shifted block]
   input gradient   grad_x_t[:, shifted block] += w_t[tap]^T @ grad_y_t[:, block]
-  weight gradient  grad_w_t[tap] += grad_y_t[:, block] @ x_t[:, shifted block]^T
+  weight gradient  grad_w_t[tap] += grad_y_t[:, block] @ x_t[:, shifted block]^T, or its
+                   transpose x_t[:, shifted block] @ grad_y_t[:, block]^T for narrowing layers
 
 Each part (parallel.run_parts, on Numba's threads) takes a range of the product's rows (output
 channels, or input channels for the input gradient) over all the blocks; the layout changes on
@@ -113,20 +114,31 @@ def _input_gradient_part(part, parts, gemm, blocks, N, grad_y_t, w_t, grad_x_t):
 
 
 @njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)
-def _weight_gradient_part(part, parts, gemm, blocks, N, grad_y_t, x_t, grad_w_t):
-    """Part `part` of grad_w_t's output channels: grad_w_t[tap] (C_out, C_in) = the sum over the
-    tap's blocks of grad_y_t's block @ x_t's block^T; a tap without blocks is zero."""
+def _weight_gradient_part(part, parts, gemm, blocks, N, grad_y_t, x_t, transposed, grad_w_t):
+    """Part `part` of grad_w_t's rows: grad_w_t[tap] (C_out, C_in) = the sum over the tap's blocks
+    of grad_y_t's block @ x_t's block^T, or with `transposed` its transpose (C_in, C_out) as
+    x_t's block @ grad_y_t's block^T; a tap without blocks is zero."""
     lo, hi = part_range(part, parts, grad_w_t.shape[1])
     started = np.zeros(grad_w_t.shape[0], dtype=np.bool_)
     for b in range(blocks.shape[0]):
         tap, source, target, positions = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
-        gemm_rows(gemm, False, True, grad_y_t[lo:hi, target * N:(target + positions) * N],
-                  x_t[:, source * N:(source + positions) * N], grad_w_t[tap, lo:hi],
-                  1.0 if started[tap] else 0.0)
+        x_block = x_t[:, source * N:(source + positions) * N]
+        g_block = grad_y_t[:, target * N:(target + positions) * N]
+        beta = 1.0 if started[tap] else 0.0
+        if transposed:
+            gemm_rows(gemm, False, True, x_block[lo:hi], g_block, grad_w_t[tap, lo:hi], beta)
+        else:
+            gemm_rows(gemm, False, True, g_block[lo:hi], x_block, grad_w_t[tap, lo:hi], beta)
         started[tap] = True
     for tap in range(grad_w_t.shape[0]):
         if not started[tap]:
             grad_w_t[tap, lo:hi] = 0
+
+
+def _transposed_weight_gradient(C_in, C_out):
+    """OpenBLAS runs these products faster with the wider operand on the left (DenseNet's
+    C_in -> 32 layers: about 1.4x)."""
+    return C_in > C_out
 
 
 def forward(x, w, bias, padding, dilation, OH, OW):
@@ -161,11 +173,16 @@ def backward(grad_y, x, w, need_input, need_weight, padding, dilation):
         grad_x = np.empty((N, C_in, H, W), dtype=dtype)
         last_axis_first(grad_x_t, np.zeros(C_in, dtype), grad_x.reshape(N, C_in, H * W))
     if need_weight:
-        grad_w_t = np.empty((KH * KW, C_out, C_in), dtype=dtype)
-        run_parts(_weight_gradient_part, parts_for(C_out, multiply_adds), gemm, blocks, N, grad_y_t,
-                  _batch_last_copy(x).reshape(C_in, H * W * N), grad_w_t)
-        grad_w = np.empty(w.shape, dtype=dtype)
-        first_axis_last(grad_w_t, grad_w.reshape(C_out, C_in, KH * KW))
+        transposed = _transposed_weight_gradient(C_in, C_out)
+        rows, columns = (C_in, C_out) if transposed else (C_out, C_in)
+        grad_w_t = np.empty((KH * KW, rows, columns), dtype=dtype)
+        run_parts(_weight_gradient_part, parts_for(rows, multiply_adds), gemm, blocks, N, grad_y_t,
+                  _batch_last_copy(x).reshape(C_in, H * W * N), transposed, grad_w_t)
+        if transposed:
+            grad_w = np.ascontiguousarray(grad_w_t.transpose(2, 1, 0)).reshape(w.shape)
+        else:
+            grad_w = np.empty(w.shape, dtype=dtype)
+            first_axis_last(grad_w_t, grad_w.reshape(C_out, C_in, KH * KW))
     return grad_x, grad_w
 
 
