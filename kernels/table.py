@@ -86,14 +86,18 @@ def adaptive_max_pool2d_backward(grad_y, argmax, x_shape):
     """The gradient of x of adaptive_max_pool2d_forward, as max_pool2d_backward's."""
 
 
-def batch_norm_forward(x, gamma, beta, eps, running_mean=None, running_var=None, momentum=0.0):
+def batch_norm_forward(x, gamma, beta, eps, running_mean=None, running_var=None, momentum=0.0,
+                       relu=False):
     """Training-mode batch norm over every axis but 1 of x (N, C, ...): returns (y, mean, invstd)
-    of the batch. running_mean and running_var (both arrays, or both None) are updated in place:
-    r = (1 - momentum) * r + momentum * statistic, the variance unbiased."""
+    of the batch, y with relu applied (NaN kept) when `relu`. running_mean and running_var (both
+    arrays, or both None) are updated in place: r = (1 - momentum) * r + momentum * statistic,
+    the variance unbiased."""
 
 
-def batch_norm_backward(grad_y, x, gamma, mean, invstd):
-    """The gradients (of x, of gamma, of beta) of batch_norm_forward, from its mean and invstd."""
+def batch_norm_backward(grad_y, x, gamma, mean, invstd, y=None):
+    """The gradients (of x, of gamma, of beta) of batch_norm_forward, from its mean and invstd;
+    given y, its output with `relu`, those of relu(batch_norm(x)): grad_y is taken as zero where
+    y <= 0."""
 
 
 def relu_forward(x):

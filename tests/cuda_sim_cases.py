@@ -332,6 +332,23 @@ def test_batch_norm_matches_cpu_and_torch(seed, dtype):
         assert_close(grad, expected, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_batch_norm_relu_matches_cpu(dtype):
+    rng = np.random.default_rng(310)
+    x = rng.standard_normal((3, 4, 5, 6)).astype(dtype)
+    x[0, 0, 0, 0] = np.nan
+    gamma, beta = rng.standard_normal((2, 4)).astype(dtype)
+    grad_y = rng.standard_normal(x.shape).astype(dtype)
+    y, mean, invstd = GPU.batch_norm_forward(x, gamma, beta, 1e-5, relu=True)
+    y_cpu, mean_cpu, invstd_cpu = CPU.batch_norm_forward(x, gamma, beta, 1e-5, relu=True)
+    assert np.isnan(y[:, 0]).all() and (y[:, 1:] == 0).any()
+    assert_close(y, y_cpu, dtype)
+    grads = GPU.batch_norm_backward(grad_y, x, gamma, mean, invstd, y)
+    on_cpu = CPU.batch_norm_backward(grad_y, x, gamma, mean_cpu, invstd_cpu, y_cpu)
+    for grad, cpu_grad in zip(grads, on_cpu):
+        assert_close(grad, cpu_grad, dtype)
+
+
 # ----- relu --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_relu_matches_cpu(dtype):

@@ -759,6 +759,28 @@ def test_batch_norm_matches_torch(case, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 3, 5, 5), (32, 8, 4, 4)])
+def test_batch_norm_relu_is_the_two_kernels(dtype, shape):
+    # relu fused into both batch norm passes: relu's values (NaN kept) and gradients (none where
+    # the output is <= 0; a NaN output passes its gradient)
+    rng = np.random.default_rng(7)
+    x = random_array(rng, shape, dtype)
+    x[0, 0, 0, 0] = np.nan  # channel 0 all NaN
+    gamma, beta = random_array(rng, (2, shape[1]), dtype)
+    grad_y = random_array(rng, shape, dtype)
+    y, mean, invstd = K.batch_norm_forward(x, gamma, beta, 1e-5, relu=True)
+    y_two, mean_two, invstd_two = K.batch_norm_forward(x, gamma, beta, 1e-5)
+    y_two = K.relu_forward(y_two)
+    np.testing.assert_array_equal(y, y_two)
+    assert np.isnan(y[:, 0]).all() and (y[:, 1:] >= 0).all() and (y[:, 1:] == 0).any()
+    grads = K.batch_norm_backward(grad_y, x, gamma, mean, invstd, y)
+    expected = K.batch_norm_backward(K.relu_backward(grad_y, y_two), x, gamma, mean_two,
+                                     invstd_two)
+    for got, want in zip(grads, expected):
+        assert_close(got, want, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(3, 5), (64, 6, 28, 28)])  # NumPy's path and the parallel kernel
 def test_relu_matches_torch(dtype, shape):
     rng = np.random.default_rng(3)

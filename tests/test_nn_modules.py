@@ -143,6 +143,25 @@ def test_batchnorm_running_stats_and_eval(torch):
         "running_mean", "running_var", "num_batches_tracked"]
 
 
+@pytest.mark.parametrize("make, shape", [
+    (lambda n: n.Sequential(n.BatchNorm2d(3), n.ReLU()), (6, 3, 4, 4)),
+    (lambda n: n.Sequential(n.BatchNorm2d(3, momentum=None, affine=False), n.ReLU(inplace=True),
+                            n.MaxPool2d(2)), (6, 3, 4, 4)),
+    (lambda n: n.Sequential(n.BatchNorm1d(4, track_running_stats=False), n.ReLU()), (5, 4, 3)),
+])
+def test_sequential_batch_norm_then_relu_matches_torch(torch, make, shape):
+    # Sequential runs a BatchNorm that normalises with the batch's statistics and the ReLU after
+    # it as one op (in eval, with running statistics, it does not)
+    m_mod, _ = run_both(torch, make, shape, steps=3, seed=2)
+    out = m_mod[:2](mg.tensor(np.ones(shape, np.float32), requires_grad=True))
+    assert out.grad_fn.name == "NativeBatchNormBackward0"
+    m_mod.eval()
+    out = m_mod[:2](mg.tensor(np.ones(shape, np.float32), requires_grad=True))
+    fused = not m_mod[0].track_running_stats
+    assert (out.grad_fn.name == "NativeBatchNormBackward0") == fused
+    run_both(torch, make, shape, train=False, steps=1, seed=3)
+
+
 def test_dropout_eval_identity_and_train_statistics():
     x = mg.ones(200, 500, requires_grad=True)
     drop = nn.Dropout(0.3)

@@ -1,6 +1,7 @@
 """Fused training-mode batch normalisation of (N, C, H, W) over N, H and W (biased variance), as
-torch.nn.functional.batch_norm(training=True); one parallel iteration per channel, which owns that
-channel's slice of every output.
+torch.nn.functional.batch_norm(training=True), optionally followed by a ReLU (nn.Sequential's
+BatchNorm2d, ReLU: DenseNet's blocks) in the same passes; one parallel iteration per channel,
+which owns that channel's slice of every output.
 
 It pays in the backward pass, where the NumPy composition makes five full passes over the
 activation; the forward pass about ties.
@@ -11,6 +12,8 @@ plane: on small planes making the views cost more than the arithmetic.
 """
 import numpy as np
 from numba import njit, prange
+
+from .activation import NAN_KEEPING_FASTMATH
 
 
 @njit(inline="always")
@@ -27,11 +30,11 @@ def channel_sum(x, c):
     return total
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _batch_norm_forward(x, gamma, beta, eps, running_mean, running_var, momentum):
+@njit(parallel=True, fastmath=NAN_KEEPING_FASTMATH, cache=True)
+def _batch_norm_forward(x, gamma, beta, eps, running_mean, running_var, momentum, relu):
     """x: (N, C, P), each channel's planes flattened (no per-plane views inside the loops: at
     DenseNet's 2x2 and 4x4 planes those cost more than the arithmetic). Running statistics of
-    size 0 are not updated."""
+    size 0 are not updated. With `relu`, outputs <= 0 become 0 (a NaN stays: no "nnan")."""
     N, C, P = x.shape
     count = x.dtype.type(N * P)
     y = np.empty_like(x)
@@ -51,9 +54,11 @@ def _batch_norm_forward(x, gamma, beta, eps, running_mean, running_var, momentum
         channel_invstd = x.dtype.type(1) / np.sqrt(squares / count + eps)
         scale = gamma[c] * channel_invstd
         shift = beta[c] - channel_mean * scale
+        zero = x.dtype.type(0)
         for n in range(N):
             for p in range(P):
-                y[n, c, p] = x[n, c, p] * scale + shift
+                value = x[n, c, p] * scale + shift
+                y[n, c, p] = zero if relu and value <= zero else value
         mean[c] = channel_mean
         invstd[c] = channel_invstd
         if running_mean.size:
@@ -63,8 +68,14 @@ def _batch_norm_forward(x, gamma, beta, eps, running_mean, running_var, momentum
     return y, mean, invstd
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _batch_norm_backward(grad_y, x, gamma, mean, invstd):
+@njit(inline="always")
+def _gradient(grad_y, y, relu, n, c, p):
+    """grad_y[n, c, p], or with `relu` zero where the output y <= 0 (a NaN output passes it)."""
+    return grad_y.dtype.type(0) if relu and y[n, c, p] <= 0 else grad_y[n, c, p]
+
+
+@njit(parallel=True, fastmath=NAN_KEEPING_FASTMATH, cache=True)
+def _batch_norm_backward(grad_y, x, gamma, mean, invstd, y, relu):
     N, C, P = x.shape
     count = x.dtype.type(N * P)
     grad_x = np.empty_like(x)
@@ -80,7 +91,7 @@ def _batch_norm_backward(grad_y, x, gamma, mean, invstd):
             plane_grad = x.dtype.type(0)
             plane_grad_centered = x.dtype.type(0)
             for p in range(P):
-                gy = grad_y[n, c, p]
+                gy = _gradient(grad_y, y, relu, n, c, p)
                 plane_grad += gy
                 plane_grad_centered += gy * (x[n, c, p] - channel_mean)
             sum_grad += plane_grad
@@ -92,7 +103,7 @@ def _batch_norm_backward(grad_y, x, gamma, mean, invstd):
         centered_factor = sum_grad_centered * invstd[c] * invstd[c] / count
         for n in range(N):
             for p in range(P):
-                grad_x[n, c, p] = scale * (grad_y[n, c, p] - mean_grad
+                grad_x[n, c, p] = scale * (_gradient(grad_y, y, relu, n, c, p) - mean_grad
                                            - (x[n, c, p] - channel_mean) * centered_factor)
     return grad_x, grad_gamma, grad_beta
 
@@ -102,7 +113,8 @@ def _flat(array, dtype=None):
     return array.reshape(array.shape[0], array.shape[1], -1)
 
 
-def batch_norm_forward(x, gamma, beta, eps, running_mean=None, running_var=None, momentum=0.0):
+def batch_norm_forward(x, gamma, beta, eps, running_mean=None, running_var=None, momentum=0.0,
+                       relu=False):
     """(y, mean, invstd) of the batch; running_mean and running_var (both arrays, or both None) are
     updated in place, as torch does in training: r = (1 - momentum) * r + momentum * statistic,
     the variance unbiased."""
@@ -111,13 +123,15 @@ def batch_norm_forward(x, gamma, beta, eps, running_mean=None, running_var=None,
         running_mean = running_var = np.empty(0, x3.dtype)
     y, mean, invstd = _batch_norm_forward(
         x3, np.ascontiguousarray(gamma, x3.dtype), np.ascontiguousarray(beta, x3.dtype),
-        x3.dtype.type(eps), running_mean, running_var, x3.dtype.type(momentum))
+        x3.dtype.type(eps), running_mean, running_var, x3.dtype.type(momentum), bool(relu))
     return y.reshape(x.shape), mean, invstd
 
 
-def batch_norm_backward(grad_y, x, gamma, mean, invstd):
+def batch_norm_backward(grad_y, x, gamma, mean, invstd, y=None):
     dtype = grad_y.dtype
+    grad_y3 = _flat(grad_y)
     grad_x, grad_gamma, grad_beta = _batch_norm_backward(
-        _flat(grad_y), _flat(x, dtype), np.ascontiguousarray(gamma, dtype),
-        np.ascontiguousarray(mean, dtype), np.ascontiguousarray(invstd, dtype))
+        grad_y3, _flat(x, dtype), np.ascontiguousarray(gamma, dtype),
+        np.ascontiguousarray(mean, dtype), np.ascontiguousarray(invstd, dtype),
+        grad_y3 if y is None else _flat(y, dtype), y is not None)
     return grad_x.reshape(grad_y.shape), grad_gamma, grad_beta

@@ -68,16 +68,25 @@ def _statistics(counts, means, squares, eps, mean, invstd, running_mean, running
 
 
 @cuda.jit(cache=True)
-def _normalize(x, mean, invstd, gamma, beta, y):
+def _normalize(x, mean, invstd, gamma, beta, relu, y):
+    """y = the normalised x, with `relu` 0 where that is <= 0 (a NaN stays)."""
     _, C, P = x.shape
     for index in range(cuda.grid(1), x.size, cuda.gridsize(1)):
         n, c, p = unravel(index, C, P)
-        y[n, c, p] = (x[n, c, p] - mean[c]) * (gamma[c] * invstd[c]) + beta[c]
+        value = (x[n, c, p] - mean[c]) * (gamma[c] * invstd[c]) + beta[c]
+        y[n, c, p] = 0 if relu and value <= 0 else value
+
+
+@cuda.jit(device=True)
+def _gradient(grad_y, y, relu, n, c, p):
+    """grad_y[n, c, p], or with `relu` zero where the output y <= 0 (a NaN output passes it)."""
+    return 0 if relu and y[n, c, p] <= 0 else grad_y[n, c, p]
 
 
 @cuda.jit(cache=True)
-def _partial_gradient_sums(grad_y, x, mean, sums, deviation_sums):
-    """Thread (c, s): the sums of grad_y and grad_y * (x - mean) over channel c's chunk s."""
+def _partial_gradient_sums(grad_y, x, mean, y, relu, sums, deviation_sums):
+    """Thread (c, s): the sums of grad_y and grad_y * (x - mean) over channel c's chunk s (grad_y
+    masked by relu's output y with `relu`)."""
     N, C, P = x.shape
     S = sums.shape[1]
     for index in range(cuda.grid(1), C * S, cuda.gridsize(1)):
@@ -86,7 +95,7 @@ def _partial_gradient_sums(grad_y, x, mean, sums, deviation_sums):
         total, deviation_total = 0.0, 0.0
         for i in range(s, N * P, S):
             n = i // P
-            g = grad_y[n, c, i - n * P]
+            g = _gradient(grad_y, y, relu, n, c, i - n * P)
             total += g
             deviation_total += g * (x[n, c, i - n * P] - mean[c])
         sums[c, s], deviation_sums[c, s] = total, deviation_total
@@ -106,7 +115,7 @@ def _gradient_sums(sums, deviation_sums, invstd, grad_gamma, grad_beta):
 
 
 @cuda.jit(cache=True)
-def _grad_input(grad_y, x, mean, invstd, gamma, grad_gamma, grad_beta, grad_x):
+def _grad_input(grad_y, x, mean, invstd, gamma, grad_gamma, grad_beta, y, relu, grad_x):
     """grad_x = gamma * invstd * (gy - (grad_beta + xhat * grad_gamma) / M), xhat the normalised
     x and M = N * H * W."""
     N, C, P = x.shape
@@ -115,7 +124,7 @@ def _grad_input(grad_y, x, mean, invstd, gamma, grad_gamma, grad_beta, grad_x):
         n, c, p = unravel(index, C, P)
         xhat = (x[n, c, p] - mean[c]) * invstd[c]
         grad_x[n, c, p] = gamma[c] * invstd[c] * (
-            grad_y[n, c, p] - (grad_beta[c] + xhat * grad_gamma[c]) / count)
+            _gradient(grad_y, y, relu, n, c, p) - (grad_beta[c] + xhat * grad_gamma[c]) / count)
 
 
 def _flat(array, dtype):
@@ -124,7 +133,8 @@ def _flat(array, dtype):
     return array.reshape(array.shape[0], array.shape[1], -1)
 
 
-def batch_norm_forward(x, gamma, beta, eps, running_mean=None, running_var=None, momentum=0.0):
+def batch_norm_forward(x, gamma, beta, eps, running_mean=None, running_var=None, momentum=0.0,
+                       relu=False):
     """As the CPU table's: running_mean and running_var (both arrays, or both None) updated in
     place."""
     dtype = x.dtype
@@ -141,21 +151,23 @@ def batch_norm_forward(x, gamma, beta, eps, running_mean=None, running_var=None,
            running_var, float(momentum))
     y = xp.empty_like(x3)
     launch(_normalize, x3.size, x3, mean, invstd, xp.ascontiguousarray(gamma, dtype=dtype),
-           xp.ascontiguousarray(beta, dtype=dtype), y)
+           xp.ascontiguousarray(beta, dtype=dtype), bool(relu), y)
     return y.reshape(x.shape), mean, invstd
 
 
-def batch_norm_backward(grad_y, x, gamma, mean, invstd):
+def batch_norm_backward(grad_y, x, gamma, mean, invstd, y=None):
     dtype = grad_y.dtype
     grad_y3, x3 = _flat(grad_y, dtype), _flat(x, dtype)
+    relu = y is not None
+    y3 = _flat(y, dtype) if relu else grad_y3
     N, C, P = x3.shape
     S = _chunks(C, N * P)
     mean, invstd = xp.ascontiguousarray(mean, dtype=dtype), xp.ascontiguousarray(invstd, dtype=dtype)
     sums, deviation_sums = xp.empty((C, S), dtype=xp.float64), xp.empty((C, S), dtype=xp.float64)
-    launch(_partial_gradient_sums, C * S, grad_y3, x3, mean, sums, deviation_sums)
+    launch(_partial_gradient_sums, C * S, grad_y3, x3, mean, y3, relu, sums, deviation_sums)
     grad_gamma, grad_beta = xp.empty(C, dtype=dtype), xp.empty(C, dtype=dtype)
     launch(_gradient_sums, C, sums, deviation_sums, invstd, grad_gamma, grad_beta)
     grad_x = xp.empty_like(x3)
     launch(_grad_input, x3.size, grad_y3, x3, mean, invstd, xp.ascontiguousarray(gamma, dtype=dtype),
-           grad_gamma, grad_beta, grad_x)
+           grad_gamma, grad_beta, y3, relu, grad_x)
     return grad_x.reshape(grad_y.shape), grad_gamma, grad_beta

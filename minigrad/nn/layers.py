@@ -5,6 +5,7 @@ import math
 from .. import creation, dtypes
 from ..ops import flatten
 from ..ops.conv import pair
+from ..ops.layers import batch_norm_relu
 from ..ops.pool import conv_relu_max_pool2d, relu_max_pool2d
 from . import functional as F
 from . import init
@@ -224,6 +225,12 @@ class _BatchNorm(Module):
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
     def forward(self, input):
+        momentum = self._momentum(input)
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or not self.track_running_stats, momentum, self.eps)
+
+    def _momentum(self, input):
+        """Check the input, count the batch: the momentum this step's statistics move with."""
         if input.ndim not in self.dims:
             raise ValueError(f"{type(self).__name__} expected {' or '.join(f'{d}D' for d in self.dims)}"
                              f" input (got {input.ndim}D input of shape {tuple(input.shape)})")
@@ -233,8 +240,21 @@ class _BatchNorm(Module):
             self.num_batches_tracked._data += 1
             if self.momentum is None:  # a cumulative moving average
                 momentum = 1.0 / int(self.num_batches_tracked.item())
-        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
-                            self.training or not self.track_running_stats, momentum, self.eps)
+        return momentum
+
+    def _fused_with(self, following):
+        # normalising with the batch's statistics, a ReLU after it; not a subclass (its forward
+        # may differ)
+        batch_statistics = self.training or not self.track_running_stats
+        if (type(self) not in (BatchNorm1d, BatchNorm2d) or not batch_statistics or not following
+                or type(following[0]) is not ReLU):
+            return None
+        return self._forward_relu, 1
+
+    def _forward_relu(self, input):
+        momentum = self._momentum(input)
+        return batch_norm_relu(input, self.running_mean, self.running_var, self.weight,
+                               self.bias, momentum, self.eps)
 
     def _check_channels(self, input):
         if input.shape[1] != self.num_features:

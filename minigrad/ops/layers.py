@@ -150,11 +150,13 @@ class BatchNorm(Function):
     statistics and updates the running ones in place; in eval it uses the running ones.
 
     Training mode runs the device's fused kernels (batch_norm_forward / batch_norm_backward) on the
-    input viewed as (N, C, rest, 1): one pass over the batch instead of the xp composition's several.
+    input viewed as (N, C, rest, 1): one pass over the batch instead of the xp composition's several;
+    with `relu` (training only: nn.Sequential's BatchNorm, ReLU) they apply the ReLU too.
     Eval mode keeps the xp form (a per-channel affine map)."""
     torch_name = "NativeBatchNorm"
 
-    def forward(self, x, gamma, beta, running_mean, running_var, training, momentum, eps):
+    def forward(self, x, gamma, beta, running_mean, running_var, training, momentum, eps,
+                relu=False):
         xp = self.xp
         axes = (0,) + tuple(range(2, x.ndim))
         shape = [1] * x.ndim
@@ -165,27 +167,31 @@ class BatchNorm(Function):
             g = xp.ones(x.shape[1], dtype=x.dtype) if gamma is None else gamma
             b = xp.zeros(x.shape[1], dtype=x.dtype) if beta is None else beta
             y, mean, invstd = self.kernels.batch_norm_forward(x4, g, b, eps, running_mean,
-                                                              running_var, momentum)
-            self.save_for_backward(x4, mean, invstd, g)
-            return y.reshape(x.shape)
+                                                              running_var, momentum, relu)
+            out = y.reshape(x.shape)
+            self.save_for_backward(x4, mean, invstd, g, out if relu else None)
+            return out
         mean, var = running_mean, running_var
         invstd = (1 / xp.sqrt(var + eps)).astype(x.dtype)
         xhat = (x - mean.reshape(shape)) * invstd.reshape(shape)
-        self.save_for_backward(xhat, invstd, gamma)
+        # xhat only for gamma's gradient: without gamma it is the output, which an in-place op
+        # after this one (a ReLU) may overwrite
+        self.save_for_backward(None if gamma is None else xhat, invstd, gamma)
         out = xhat if gamma is None else xhat * gamma.reshape(shape)
         return out if beta is None else out + beta.reshape(shape)
 
     def backward(self, grad):
         if self.training:
-            x4, mean, invstd, g = self.saved_tensors
+            x4, mean, invstd, g, out = self.saved_tensors
             grad_x, grad_gamma, grad_beta = self.kernels.batch_norm_backward(
-                grad.reshape(x4.shape), x4, g, mean, invstd)
+                grad.reshape(x4.shape), x4, g, mean, invstd,
+                None if out is None else out.reshape(x4.shape))
             grad_x = grad_x.reshape(grad.shape) if self.needs_input_grad[0] else None
             return grad_x, grad_gamma, grad_beta
         xhat, invstd, gamma = self.saved_tensors
         shape = self.shape
         grad_beta = grad.sum(axis=self.axes)
-        grad_gamma = (grad * xhat).sum(axis=self.axes)
+        grad_gamma = None if gamma is None else (grad * xhat).sum(axis=self.axes)
         grad_x = None
         if self.needs_input_grad[0]:
             scale = invstd if gamma is None else gamma * invstd
@@ -196,6 +202,18 @@ class BatchNorm(Function):
 @op(FUNCTIONAL)
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def batch_norm_relu(input, running_mean, running_var, weight, bias, momentum, eps):
+    """relu(batch_norm(..., training=True, ...)) as one op: nn.Sequential runs a BatchNorm in
+    training and the ReLU after it so."""
+    return _batch_norm(input, running_mean, running_var, weight, bias, True, momentum, eps,
+                       relu=True)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                relu=False):
     if input.ndim < 2:
         raise RuntimeError(f"batch_norm expected an input with at least 2 dims (N, C, ...), got shape "
                            f"{tuple(input.shape)}")
@@ -214,4 +232,4 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         training = True  # no running statistics: torch normalises with the batch's own
     stats = [None if t is None else t._data for t in (running_mean, running_var)]
     return BatchNorm.apply(input, weight, bias, running_mean=stats[0], running_var=stats[1],
-                           training=training, momentum=momentum, eps=eps)
+                           training=training, momentum=momentum, eps=eps, relu=relu)
