@@ -517,12 +517,14 @@ def test_max_pool2d_equal_strides_ties_infs_and_nans_match_torch(case, stride, r
 @given(n=st.sampled_from([1, 3, 9, 17, 64]), c_in=st.integers(1, 4), c_out=st.integers(1, 5),
        size=st.tuples(st.integers(3, 30), st.integers(3, 30)), kernel=st.sampled_from([1, 3, 5]),
        padding=st.integers(0, 2), ceil_mode=st.booleans(),
+       needs=st.tuples(st.booleans(), st.booleans(), st.booleans()),
        nan_fraction=st.sampled_from([0.0, 0.0, 0.02]), seed=st.integers(0, 2**31))
 def test_conv2d_relu_max_pool2d_is_the_two_kernels(n, c_in, c_out, size, kernel, padding,
-                                                   ceil_mode, nan_fraction, seed, dtype):
+                                                   ceil_mode, needs, nan_fraction, seed, dtype):
     # The direct loops pool 2 x 2 windows from their accumulators (woven samples on short planes,
-    # one per plane on long ones): the same values and indices as pooling the convolution's
-    # output, ties (small integers), NaNs and odd sizes included.
+    # one per plane on long ones) and route the pooled gradient back through argmax into their
+    # woven planes: the values, indices and gradients of the two kernels, bit for bit, ties
+    # (small integers), NaNs and odd sizes included.
     rng = np.random.default_rng(seed)
     padding = min(padding, kernel - 1)
     if min(size) + 2 * padding < kernel + 1:
@@ -537,31 +539,6 @@ def test_conv2d_relu_max_pool2d_is_the_two_kernels(n, c_in, c_out, size, kernel,
     y_two, argmax_two = K.relu_max_pool2d_forward(K.conv2d_forward(x, w, b, *conv), *pool)
     np.testing.assert_array_equal(y, y_two)
     np.testing.assert_array_equal(argmax, argmax_two)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@EXAMPLES
-@given(n=st.sampled_from([1, 3, 9, 17, 64]), c_in=st.integers(1, 4), c_out=st.integers(1, 5),
-       size=st.tuples(st.integers(3, 30), st.integers(3, 30)), kernel=st.sampled_from([1, 3, 5]),
-       padding=st.integers(0, 2), ceil_mode=st.booleans(),
-       needs=st.tuples(st.booleans(), st.booleans(), st.booleans()),
-       nan_fraction=st.sampled_from([0.0, 0.0, 0.02]), seed=st.integers(0, 2**31))
-def test_conv2d_relu_max_pool2d_backward_is_the_two_kernels(n, c_in, c_out, size, kernel, padding,
-                                                            ceil_mode, needs, nan_fraction, seed,
-                                                            dtype):
-    # The direct loops route the pooled gradient through argmax into their woven planes: the
-    # gradients of the two kernels, bit for bit, ties, NaNs and odd sizes included.
-    rng = np.random.default_rng(seed)
-    padding = min(padding, kernel - 1)
-    if min(size) + 2 * padding < kernel + 1:
-        return
-    x = rng.integers(-2, 3, size=(n, c_in) + size).astype(dtype)
-    x[rng.random(x.shape) < nan_fraction] = np.nan
-    w = rng.integers(-1, 2, size=(c_out, c_in, kernel, kernel)).astype(dtype)
-    b = rng.integers(-1, 2, size=c_out).astype(dtype)
-    conv = ((1, 1), (padding, padding), (1, 1), 1)
-    pool = ((2, 2), (2, 2), (0, 0), (1, 1), ceil_mode)
-    y, argmax = K.conv2d_relu_max_pool2d_forward(x, w, b, conv, pool)
     grad_y = rng.standard_normal(y.shape).astype(dtype)
     grads = K.conv2d_relu_max_pool2d_backward(grad_y, y, argmax, x, w, needs, conv, pool)
     conv_shape = (n, c_out) + tuple(s + 2 * padding - kernel + 1 for s in size)
