@@ -2,6 +2,7 @@
 `import minigrad` to the end of the first training step in a fresh process.
 
     python benchmarks/bench_lenet.py                  # throughput at batch 256 (and 64)
+    python benchmarks/bench_lenet.py --book           # the same, the book's LeNet (d2l 6.6)
     python benchmarks/bench_lenet.py --first-step     # import -> first step, Numba cache cold / warm
     python benchmarks/bench_lenet.py --epoch          # one Fashion-MNIST epoch as the demo trains it
 
@@ -19,6 +20,7 @@ import numpy as np
 from machine import machine_lines, share_openmp_cores
 
 share_openmp_cores()
+from bench_d2l import book_lenet  # noqa: E402
 
 THREADS = 2
 
@@ -49,7 +51,7 @@ def lenet(nn):
         nn.Linear(84, 10))
 
 
-def throughput(batch_size, repeats):
+def throughput(batch_size, repeats, book=False):
     import minigrad as mg
     import numba
     import torch
@@ -60,8 +62,9 @@ def throughput(batch_size, repeats):
     y = rng.integers(0, 10, batch_size)
     runs = {}
     for name, lib in (("minigrad", mg), ("torch", torch)):
-        net = lenet(lib.nn)
-        optimizer = lib.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+        net = (book_lenet if book else lenet)(lib.nn)  # the book's: d2l 6.6, plain SGD at lr 0.9
+        optimizer = (lib.optim.SGD(net.parameters(), lr=0.9) if book else
+                     lib.optim.SGD(net.parameters(), lr=0.05, momentum=0.9))
         runs[name] = (net, optimizer, lib.tensor(x), lib.tensor(y), lib.nn.CrossEntropyLoss())
 
     def step(name):
@@ -81,7 +84,8 @@ def throughput(batch_size, repeats):
             step(name)
             times[name].append(time.perf_counter() - start)
     ours, theirs = (np.median(times[n]) for n in ("minigrad", "torch"))
-    print(f"LeNet training step, batch {batch_size:4d}: minigrad {ours * 1e3:7.1f} ms "
+    name = "book LeNet" if book else "LeNet"
+    print(f"{name} training step, batch {batch_size:4d}: minigrad {ours * 1e3:7.1f} ms "
           f"({batch_size / ours:6.0f} img/s), torch {theirs * 1e3:7.1f} ms "
           f"({batch_size / theirs:6.0f} img/s), ratio torch/minigrad {theirs / ours:.2f}")
 
@@ -134,6 +138,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--first-step", action="store_true")
     parser.add_argument("--epoch", action="store_true")
+    parser.add_argument("--book", action="store_true",
+                        help="the book's LeNet (sigmoid, average pooling) instead")
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     print("\n".join(machine_lines(THREADS)))
@@ -143,7 +149,7 @@ def main():
         fashion_epoch()
     else:
         for batch_size in (256, 64):
-            throughput(batch_size, args.repeats)
+            throughput(batch_size, args.repeats, args.book)
 
 
 if __name__ == "__main__":
