@@ -30,7 +30,7 @@ import threading
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from ..shapes import output_size
+from ..shapes import conv_output_shape, output_size
 from . import conv_dense, conv_per_sample, conv_taps, winograd
 from .conv_direct import WEIGHT_CHUNKS, direct_backward, direct_forward, lanes_for
 from .fused import channel_sum
@@ -165,13 +165,6 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     return conv_per_sample.forward(x, w, bias, stride, padding, dilation, groups, OH, OW, _scratch)
 
 
-def _conv_plane(x, w, conv):
-    """(OH, OW) of conv2d_forward(x, w, b, *conv)."""
-    stride, padding, dilation, _ = conv
-    return tuple(output_size(x.shape[2 + i], w.shape[2 + i], stride[i], padding[i], dilation[i])
-                 for i in range(2))
-
-
 def _pools_in_direct_loops(x, w, conv, pool, OH, OW):
     """Whether conv2d_relu_max_pool2d runs on the direct loops, which pool 2 x 2 windows from
     their accumulators and route the gradient back through argmax as they weave it."""
@@ -192,7 +185,7 @@ def conv2d_relu_max_pool2d_forward(x, w, b, conv, pool):
     convolution's output; every other layer runs the two kernels."""
     x = np.ascontiguousarray(x)
     w = np.ascontiguousarray(w, dtype=x.dtype)
-    OH, OW = _conv_plane(x, w, conv)
+    OH, OW = conv_output_shape(x.shape, w.shape, *conv[:3])[2:]
     if not _pools_in_direct_loops(x, w, conv, pool, OH, OW):
         return relu_max_pool2d_forward(conv2d_forward(x, w, b, *conv), *pool)
     padding, dilation = conv[1], conv[2]
@@ -207,7 +200,7 @@ def conv2d_relu_max_pool2d_backward(grad_y, y, argmax, x, w, needs, conv, pool):
     grad_y = np.ascontiguousarray(grad_y)
     x = np.ascontiguousarray(x, dtype=grad_y.dtype)
     w = np.ascontiguousarray(w, dtype=grad_y.dtype)
-    OH, OW = _conv_plane(x, w, conv)
+    OH, OW = conv_output_shape(x.shape, w.shape, *conv[:3])[2:]
     if not _pools_in_direct_loops(x, w, conv, pool, OH, OW):
         grad_conv = relu_max_pool2d_backward(grad_y, y, argmax, (x.shape[0], w.shape[0], OH, OW),
                                              *pool)

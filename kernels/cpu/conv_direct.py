@@ -31,9 +31,9 @@ backward pass add the weight and bias products from the same woven grad_y. The f
 weaves x and correlates it with w; the backward pass weaves grad_y once for all three gradients.
 Behind a 2 x 2 max pooling (pooled from the accumulators) the backward pass weaves the pooled
 gradient through the forward pass's argmax: the convolution's output gradient is never written,
-as its output was not. One kernel compiles its loops once, and one launcher runs both passes. It is serial, run in parts
-on the threads by parallel.run_parts (a prange loop around this much code compiled for longer
-than the rest of a LeNet step). Every part owns what it writes: a range of woven sample groups in
+as its output was not. One kernel compiles its loops once, and one launcher runs both passes.
+It is serial, run in parts on the threads by parallel.run_parts (a prange loop around this much
+code compiled for longer than the rest of a LeNet step). Every part owns what it writes: a range of woven sample groups in
 the forward pass; one chunk of groups in the backward pass, which writes those samples' input
 gradient and sums their weight and bias gradients into its own partials, added up at the end.
 The lane count depends on the batch only and the chunk count is fixed, so the result does not
@@ -311,8 +311,9 @@ def _route_group(s_wide, grad, y, argmax, n0, count, lead, Wp, lanes, H, W):
                 for j in range(PW):
                     index = argmax[n0 + s, c, i, j]
                     if 0 <= index < H * W and not y[n0 + s, c, i, j] <= zero:
-                        h = index // W
-                        plane[(lead + h * Wp + index - h * W) * lanes + s] += grad[n0 + s, c, i, j]
+                        row = index // W
+                        plane[(lead + row * Wp + index - row * W) * lanes + s] += \
+                            grad[n0 + s, c, i, j]
 
 
 @njit(fastmath=True, cache=True, pipeline_class=NoAliasArguments)

@@ -15,7 +15,7 @@ import math
 from numba import cuda
 
 from .. import pool_rule
-from ..shapes import output_size
+from ..shapes import conv_output_shape, output_size
 from .activation import relu_backward, relu_forward
 from .conv import conv2d_backward, conv2d_forward
 from .runtime import launch, unravel, xp
@@ -174,10 +174,7 @@ def conv2d_relu_max_pool2d_forward(x, w, b, conv, pool):
 
 
 def conv2d_relu_max_pool2d_backward(grad_y, y, argmax, x, w, needs, conv, pool):
-    stride, padding, dilation, _ = conv
-    conv_shape = (x.shape[0], w.shape[0]) + tuple(
-        output_size(x.shape[2 + i], w.shape[2 + i], stride[i], padding[i], dilation[i])
-        for i in range(2))
+    conv_shape = conv_output_shape(x.shape, w.shape, *conv[:3])
     grad_conv = relu_max_pool2d_backward(grad_y, y, argmax, conv_shape, *pool)
     return conv2d_backward(grad_conv, x, w, needs, *conv)
 

@@ -1,6 +1,6 @@
 """Pooling as autograd ops on the device's kernels: max, average, adaptive average and max."""
 from ..autograd import Function
-from ..kernels.shapes import output_size
+from ..kernels.shapes import conv_output_shape, output_size
 from .conv import check_4d, check_window, conv2d_arguments, pair
 from .registry import FUNCTIONAL, op
 
@@ -243,10 +243,7 @@ def conv_relu_max_pool2d(input, weight, bias, conv, pool):
     if input.ndim == 3:
         return conv_relu_max_pool2d(input.unsqueeze(0), weight, bias, conv, pool).squeeze(0)
     input, conv = conv2d_arguments(input, weight, bias, *conv)
-    (stride, padding, dilation, _), (KH, KW) = conv, weight.shape[2:]
-    conv_shape = (input.shape[0], weight.shape[0]) + tuple(
-        output_size(input.shape[2 + i], (KH, KW)[i], stride[i], padding[i], dilation[i])
-        for i in range(2))
+    conv_shape = conv_output_shape(tuple(input.shape), tuple(weight.shape), *conv[:3])
     window = _window("max_pool2d", conv_shape, *pool)
     return ConvReluMaxPool2d.apply(input, weight, bias, conv=conv, pool=(*window, pool[-1]))
 
